@@ -1,0 +1,83 @@
+# Zhitang Assistant. A fresh machine needs only `make run` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PY310     := $(shell pyenv prefix 3.10.13 2>/dev/null || echo /root/.pyenv/versions/3.10.13)/bin/python
+VENV      := .venv
+RASA_VENV := .venv-rasa
+PY        := $(VENV)/bin/python
+RASA      := $(RASA_VENV)/bin/rasa
+PIP_FLAGS := --quiet --disable-pip-version-check
+export PYTHONPATH := $(CURDIR)
+export ACTION_PORT ?= 5055
+export RASA_PORT ?= 5005
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+export TF_CPP_MIN_LOG_LEVEL := 2
+
+USERDICT     := build/jieba/userdict.txt
+MODEL_INPUTS := config.yml domain.yml $(sort $(wildcard data/*/*.yml)) bot/nlu.py $(USERDICT)
+
+.PHONY: help env run test unit validate story-test e2e lint format kb userdict train cross-validate clean
+
+help: ## Show this help
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: requirements/app.txt
+	test -x $(PY) || $(PY310) -m venv $(VENV)
+	$(PY) -m pip install $(PIP_FLAGS) --upgrade pip wheel 2>&1 | grep -v "^WARNING: Location" || true
+	$(PY) -m pip install $(PIP_FLAGS) -r requirements/app.txt 2>&1 | grep -v "^WARNING: Location"; test $${PIPESTATUS[0]} -eq 0
+	touch $@
+
+$(RASA_VENV)/.installed: requirements/rasa.txt
+	test -x $(RASA_VENV)/bin/python || $(PY310) -m venv $(RASA_VENV)
+	$(RASA_VENV)/bin/python -m pip install $(PIP_FLAGS) --upgrade pip wheel 2>&1 | grep -v "^WARNING: Location" || true
+	$(RASA_VENV)/bin/python -m pip install $(PIP_FLAGS) -r requirements/rasa.txt 2>&1 | grep -v "^WARNING: Location"; test $${PIPESTATUS[0]} -eq 0
+	touch $@
+
+env: $(VENV)/.installed $(RASA_VENV)/.installed ## Create both environments (actions/KB/gateway; Rasa 3.6 on Python 3.10)
+
+kb: $(VENV)/.installed ## Check the YAML entries against the report and load them into the KB (staff edits kept)
+	$(PY) -m kb build
+
+$(USERDICT): $(VENV)/.installed $(wildcard kb/source/entries/*.yml) kb/source/zhitang-2022-work-report.txt
+	$(PY) -m kb userdict
+
+userdict: $(USERDICT) ## Write jieba's user dictionary of the KB's service terms
+
+train: $(RASA_VENV)/.installed $(USERDICT) ## Train the model unless data, config and domain are unchanged
+	@hash=$$(cat $(MODEL_INPUTS) | sha256sum | cut -c1-12); \
+	if [ -f models/zhitang-$$hash.tar.gz ]; then echo "model up to date: models/zhitang-$$hash.tar.gz"; \
+	else mkdir -p models && $(RASA) train --fixed-model-name zhitang-$$hash --out models && \
+	  find models -name 'zhitang-*.tar.gz' ! -name "zhitang-$$hash.tar.gz" -delete; fi
+
+run: env kb train ## Start the action server and Rasa (REST: http://localhost:5005/webhooks/rest/webhook)
+	mkdir -p var
+	$(VENV)/bin/honcho start -f Procfile
+
+unit: $(VENV)/.installed ## pytest: KB build, search, actions (no servers)
+	$(PY) -m pytest -q tests --ignore=tests/e2e
+
+validate: $(RASA_VENV)/.installed $(USERDICT) ## rasa data validate --fail-on-warnings
+	$(RASA) data validate --fail-on-warnings
+
+story-test: train ## rasa test on the test stories (both languages), failing on any prediction error
+	$(RASA) test core --stories tests/stories --fail-on-prediction-errors --out results/core
+
+e2e: env train ## End-to-end: start the action server and Rasa on free ports, ask the question set
+	$(PY) -m pytest -q tests/e2e
+
+test: env kb unit validate story-test e2e ## The whole test suite
+
+cross-validate: train ## Intent F1 by 5-fold cross-validation (slow; not part of make test)
+	$(RASA) test nlu --nlu data/nlu --cross-validation --folds 5 --out results/nlu-cv
+
+lint: $(VENV)/.installed ## ruff and black --check
+	$(VENV)/bin/ruff check actions kb bot tests
+	$(VENV)/bin/black --check actions kb bot tests
+
+format: $(VENV)/.installed ## Format with black and ruff --fix
+	$(VENV)/bin/black actions kb bot tests
+	$(VENV)/bin/ruff check --fix actions kb bot tests
+
+clean: ## Remove models, build outputs and test results (keeps the KB and conversations in var/)
+	rm -rf models/*.tar.gz build results .pytest_cache

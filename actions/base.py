@@ -1,0 +1,58 @@
+"""Shared base of the actions that answer from the KB (abstract: rasa_sdk does not register it)."""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC
+from typing import Any, Optional
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy.exc import SQLAlchemyError
+
+from actions.answering import Reply, detect_language
+from actions.i18n import t
+from actions.kb_cache import current_index
+from kb.search import KnowledgeIndex
+
+logger = logging.getLogger(__name__)
+
+
+class KbAction(Action, ABC):
+    """An action that reads the KB and replies in the resident's language."""
+
+    def index(self) -> KnowledgeIndex:
+        """The current KB index (raises SQLAlchemyError when the database is down)."""
+        return current_index()
+
+    @staticmethod
+    def question(tracker: Tracker) -> str:
+        """The resident's latest message text."""
+        return (tracker.latest_message or {}).get("text") or ""
+
+    def language(self, tracker: Tracker, index: Optional[KnowledgeIndex] = None) -> str:
+        """This message's language; a button payload ("/intent") keeps the conversation's language."""
+        text = self.question(tracker)
+        if not text.strip() or text.startswith("/"):
+            return tracker.get_slot("language") or "zh"
+        return detect_language(text, index)
+
+    @staticmethod
+    def send(dispatcher: CollectingDispatcher, reply: Reply) -> list[dict[str, Any]]:
+        """Utter a reply (source citation as a custom payload) and remember its topic."""
+        custom = {"kind": reply.kind, "entry": reply.entry_id, "source": reply.source}
+        dispatcher.utter_message(text=reply.text, buttons=reply.buttons or None, json_message=custom)
+        if reply.entry_id:
+            return [SlotSet("topic", reply.entry_id), SlotSet("fact", reply.fact_key)]
+        return []
+
+    def kb_down(self, dispatcher: CollectingDispatcher, tracker: Tracker, err: Exception) -> list[dict[str, Any]]:
+        """Tell the resident the KB is unavailable instead of failing."""
+        logger.error("KB unavailable in %s: %s", self.name(), err)
+        lang = self.language(tracker)
+        dispatcher.utter_message(text=t("kb_unavailable", lang))
+        return []
+
+
+__all__ = ["KbAction", "SQLAlchemyError"]

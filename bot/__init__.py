@@ -1,0 +1,1 @@
+"""Zhitang Assistant: gateway, launcher and settings (kept import-free so Rasa can load bot.nlu)."""

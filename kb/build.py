@@ -1,0 +1,156 @@
+"""Load checked YAML entries into the database without ever overwriting a staff member's edit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from kb.models import BUILD_USER, STAFF_FIELDS, Entry, Fact, KbState, ReportSentence, Revision, utcnow
+from kb.source import report_sentences, sentence_of
+
+
+@dataclass
+class BuildReport:
+    """What a build did, entry ids by outcome."""
+
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    kept_staff_edit: list[str] = field(default_factory=list)
+    retired: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        parts = [f"{name.replace('_', ' ')} {len(ids)}" for name, ids in vars(self).items()]
+        kept = f" (kept: {', '.join(self.kept_staff_edit)})" if self.kept_staff_edit else ""
+        return "KB build: " + ", ".join(parts) + kept
+
+
+def to_dict(entry: Entry) -> dict[str, Any]:
+    """An entry in the reviewable YAML shape (used for revisions and export)."""
+    staff = {}
+    for name in STAFF_FIELDS:
+        value = {lang: getattr(entry, f"{name}_{lang}") for lang in ("zh", "en")}
+        if any(value.values()):
+            staff[name] = value
+    return {
+        "id": entry.id,
+        "topic": entry.topic,
+        "title": {"zh": entry.title_zh, "en": entry.title_en},
+        "summary": {"zh": entry.summary_zh, "en": entry.summary_en},
+        "aliases": {"zh": list(entry.aliases_zh or []), "en": list(entry.aliases_en or [])},
+        "related": list(entry.related or []),
+        "facts": [
+            {
+                "key": f.key,
+                "kind": f.kind,
+                **({"figure": f.figure} if f.figure else {}),
+                **({"figure_en": f.figure_en} if f.figure_en else {}),
+                "zh": f.text_zh,
+                "en": f.text_en,
+                "keywords": {"zh": list(f.keywords_zh or []), "en": list(f.keywords_en or [])},
+                **({"quote": f.quote} if f.quote else {}),
+                **({"source": f.source, "created_by": f.created_by} if f.source != "report" else {}),
+            }
+            for f in entry.facts
+            if not f.retired
+        ],
+        "staff": staff,
+        **({"retired": True} if entry.retired else {}),
+    }
+
+
+def apply_dict(entry: Entry, data: dict[str, Any], sentences: list[str], user: str) -> None:
+    """Set an entry's columns and facts from the YAML shape."""
+    entry.topic = data["topic"]
+    entry.title_zh, entry.title_en = data["title"]["zh"], data["title"]["en"]
+    entry.summary_zh, entry.summary_en = data["summary"]["zh"], data["summary"]["en"]
+    aliases = data.get("aliases") or {}
+    entry.aliases_zh, entry.aliases_en = list(aliases.get("zh") or []), list(aliases.get("en") or [])
+    entry.related = list(data.get("related") or [])
+    staff = data.get("staff") or {}
+    for name in STAFF_FIELDS:
+        value = staff.get(name) or {}
+        for lang in ("zh", "en"):
+            setattr(entry, f"{name}_{lang}", (value.get(lang) or None) if isinstance(value, dict) else None)
+    entry.retired = bool(data.get("retired", False))
+    entry.facts.clear()
+    for position, item in enumerate(data.get("facts") or []):
+        keywords = item.get("keywords") or {}
+        quote = item.get("quote")
+        entry.facts.append(
+            Fact(
+                key=item["key"],
+                position=position,
+                kind=item.get("kind", "statement"),
+                figure=str(item["figure"]) if item.get("figure") is not None else None,
+                figure_en=str(item["figure_en"]) if item.get("figure_en") is not None else None,
+                text_zh=item["zh"],
+                text_en=item["en"],
+                keywords_zh=list(keywords.get("zh") or []),
+                keywords_en=list(keywords.get("en") or []),
+                quote=quote,
+                sentence=sentence_of(quote, sentences) if quote else None,
+                source=item.get("source", "report"),
+                created_by=item.get("created_by", user),
+            )
+        )
+
+
+def bump_version(session: Session) -> None:
+    """Move the KB version so every cache (search index, alias table) reloads."""
+    state = session.get(KbState, 1)
+    if state is None:
+        session.add(KbState(id=1, version=1))
+    else:
+        state.version += 1
+
+
+def build(session: Session, entries: list[dict[str, Any]], report: str, user: str = BUILD_USER) -> BuildReport:
+    """Insert new entries, refresh unedited ones, keep staff edits, retire report entries gone from YAML."""
+    result = BuildReport()
+    sentences = report_sentences(report)
+    session.execute(delete(ReportSentence))
+    session.add_all(ReportSentence(position=i, text=s) for i, s in enumerate(sentences))
+
+    wanted = {item["id"]: item for item in entries}
+    existing = {e.id: e for e in session.scalars(select(Entry))}
+    for eid, item in wanted.items():
+        entry = existing.get(eid)
+        if entry is None:
+            entry = Entry(id=eid, source="report", updated_by=user)
+            apply_dict(entry, item, sentences, user)
+            session.add(entry)
+            session.flush()
+            session.add(Revision(entry_id=eid, revision=entry.revision, action="create", changed_by=user, after=to_dict(entry)))
+            result.created.append(eid)
+            continue
+        if entry.staff_edited:
+            result.kept_staff_edit.append(eid)
+            continue
+        before = to_dict(entry)
+        probe = Entry(id=eid)
+        apply_dict(probe, item, sentences, user)
+        if to_dict(probe) == before:
+            result.unchanged.append(eid)
+            continue
+        entry.facts.clear()
+        session.flush()  # delete the old facts first: the new ones reuse their (entry_id, key)
+        apply_dict(entry, item, sentences, user)
+        entry.updated_by, entry.updated_at = user, utcnow()
+        session.flush()
+        session.add(
+            Revision(entry_id=eid, revision=entry.revision, action="update", changed_by=user, before=before, after=to_dict(entry))
+        )
+        result.updated.append(eid)
+    for eid, entry in existing.items():
+        if eid not in wanted and entry.source == "report" and not entry.staff_edited and not entry.retired:
+            before = to_dict(entry)
+            entry.retired, entry.updated_by, entry.updated_at = True, user, utcnow()
+            session.flush()
+            session.add(Revision(entry_id=eid, revision=entry.revision, action="retire", changed_by=user, before=before, after=to_dict(entry)))
+            result.retired.append(eid)
+    bump_version(session)
+    return result

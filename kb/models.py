@@ -1,0 +1,162 @@
+"""SQLAlchemy 2.0 models of the knowledge base (entries, facts, revisions, report sentences, questions)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Optional
+
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+BUILD_USER = "report-build"
+STAFF_FIELDS = ("office", "address", "hours", "phone", "documents", "how_to_apply", "eligibility", "link")
+
+
+def utcnow() -> datetime:
+    """Timezone-aware now, for timestamps."""
+    return datetime.now(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every KB table."""
+
+    type_annotation_map = {dict[str, Any]: JSON, list[str]: JSON}
+
+
+class Entry(Base):
+    """A resident-facing service or fact from the report, with staff-only details."""
+
+    __tablename__ = "entry"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    topic: Mapped[str] = mapped_column(String(64), index=True)
+    title_zh: Mapped[str] = mapped_column(String(200))
+    title_en: Mapped[str] = mapped_column(String(200))
+    summary_zh: Mapped[str] = mapped_column(Text, default="")
+    summary_en: Mapped[str] = mapped_column(Text, default="")
+    aliases_zh: Mapped[list[str]] = mapped_column(default=list)
+    aliases_en: Mapped[list[str]] = mapped_column(default=list)
+    related: Mapped[list[str]] = mapped_column(default=list)
+    # Staff-only fields: empty until staff fill them; the bot never invents them.
+    office_zh: Mapped[Optional[str]] = mapped_column(Text)
+    office_en: Mapped[Optional[str]] = mapped_column(Text)
+    address_zh: Mapped[Optional[str]] = mapped_column(Text)
+    address_en: Mapped[Optional[str]] = mapped_column(Text)
+    hours_zh: Mapped[Optional[str]] = mapped_column(Text)
+    hours_en: Mapped[Optional[str]] = mapped_column(Text)
+    phone_zh: Mapped[Optional[str]] = mapped_column(Text)
+    phone_en: Mapped[Optional[str]] = mapped_column(Text)
+    documents_zh: Mapped[Optional[str]] = mapped_column(Text)
+    documents_en: Mapped[Optional[str]] = mapped_column(Text)
+    how_to_apply_zh: Mapped[Optional[str]] = mapped_column(Text)
+    how_to_apply_en: Mapped[Optional[str]] = mapped_column(Text)
+    eligibility_zh: Mapped[Optional[str]] = mapped_column(Text)  # who qualifies, how much each gets
+    eligibility_en: Mapped[Optional[str]] = mapped_column(Text)
+    link_zh: Mapped[Optional[str]] = mapped_column(Text)
+    link_en: Mapped[Optional[str]] = mapped_column(Text)
+    # Bookkeeping for the staff admin: optimistic locking, who/when, soft delete.
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    source: Mapped[str] = mapped_column(String(16), default="report")  # report | staff
+    staff_edited: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_by: Mapped[str] = mapped_column(String(100), default=BUILD_USER)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    retired: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+
+    facts: Mapped[list["Fact"]] = relationship(
+        back_populates="entry", order_by="Fact.position", cascade="all, delete-orphan"
+    )
+
+    __mapper_args__ = {"version_id_col": revision}
+
+    def title(self, lang: str) -> str:
+        """Title in the given language."""
+        return self.title_zh if lang == "zh" else self.title_en
+
+    def summary(self, lang: str) -> str:
+        """Summary in the given language."""
+        return self.summary_zh if lang == "zh" else self.summary_en
+
+    def staff_field(self, name: str, lang: str) -> Optional[str]:
+        """A staff-only field in the language asked, falling back to the other language."""
+        other = "en" if lang == "zh" else "zh"
+        value = getattr(self, f"{name}_{lang}") or getattr(self, f"{name}_{other}")
+        return value.strip() if value and value.strip() else None
+
+
+class Fact(Base):
+    """One figure or statement of an entry, in both languages, with its report quote."""
+
+    __tablename__ = "fact"
+    __table_args__ = (UniqueConstraint("entry_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[str] = mapped_column(ForeignKey("entry.id"), index=True)
+    key: Mapped[str] = mapped_column(String(64))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    kind: Mapped[str] = mapped_column(String(16), default="statement")  # amount|count|rate|statement
+    figure: Mapped[Optional[str]] = mapped_column(String(64))
+    figure_en: Mapped[Optional[str]] = mapped_column(String(64))
+    text_zh: Mapped[str] = mapped_column(Text)
+    text_en: Mapped[str] = mapped_column(Text)
+    keywords_zh: Mapped[list[str]] = mapped_column(default=list)
+    keywords_en: Mapped[list[str]] = mapped_column(default=list)
+    quote: Mapped[Optional[str]] = mapped_column(Text)  # verbatim from the report; None for staff facts
+    sentence: Mapped[Optional[str]] = mapped_column(Text)  # the whole report sentence holding the quote
+    source: Mapped[str] = mapped_column(String(16), default="report")  # report | staff
+    created_by: Mapped[str] = mapped_column(String(100), default=BUILD_USER)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    retired: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    entry: Mapped[Entry] = relationship(back_populates="facts")
+
+    def text(self, lang: str) -> str:
+        """Fact text in the given language."""
+        return self.text_zh if lang == "zh" else self.text_en
+
+
+class Revision(Base):
+    """Who changed an entry, when, and what it was before and after."""
+
+    __tablename__ = "revision"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[str] = mapped_column(String(64), index=True)
+    revision: Mapped[int] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(16))  # create | update | retire | restore
+    changed_by: Mapped[str] = mapped_column(String(100))
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    before: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
+    after: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
+
+
+class ReportSentence(Base):
+    """One sentence of the source report, searched when no entry matches."""
+
+    __tablename__ = "report_sentence"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, unique=True)
+    text: Mapped[str] = mapped_column(Text)
+
+
+class UnansweredQuestion(Base):
+    """A resident question the bot could not answer, counted, for staff to attach to an entry."""
+
+    __tablename__ = "unanswered_question"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    text: Mapped[str] = mapped_column(String(500), unique=True)
+    lang: Mapped[str] = mapped_column(String(2))
+    count: Mapped[int] = mapped_column(Integer, default=1)
+    first_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    entry_id: Mapped[Optional[str]] = mapped_column(String(64))  # set when staff attach it
+
+
+class KbState(Base):
+    """A single row whose counter moves on every KB change, so caches know when to reload."""
+
+    __tablename__ = "kb_state"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,0 +1,117 @@
+"""BM25 search (bm25s over jieba tokens) over the KB's entries and the report's sentences."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+import bm25s
+import numpy as np
+
+from kb.text import add_words, normalize, tokens
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A search result: an entry id or a sentence index, its BM25 score and its query coverage (0..1)."""
+
+    key: str | int
+    score: float
+    coverage: float
+
+
+def entry_terms(entry: dict[str, Any]) -> list[str]:
+    """The names of an entry that jieba should keep whole: titles and Chinese aliases."""
+    return [entry["title"]["zh"], *entry["aliases"]["zh"]]
+
+
+def entry_document(entry: dict[str, Any]) -> str:
+    """The text an entry is found by: names twice (they matter most), then summary and facts."""
+    names = " ".join([entry["title"]["zh"], entry["title"]["en"], *entry["aliases"]["zh"], *entry["aliases"]["en"]])
+    facts = " ".join(
+        " ".join([f["zh"], f["en"], *f["keywords"]["zh"], *f["keywords"]["en"]]) for f in entry["facts"]
+    )
+    return " ".join([names, names, entry["summary"]["zh"], entry["summary"]["en"], facts])
+
+
+def _spaced(text: str) -> str:
+    return " ".join("".join(c if c.isalnum() or c == "." else " " for c in text).split())
+
+
+class _Bm25:
+    """One bm25s index with document frequencies for the coverage measure."""
+
+    def __init__(self, documents: list[list[str]]):
+        self.size = len(documents)
+        self.df = Counter(t for doc in documents for t in set(doc))
+        self.model = bm25s.BM25()
+        if documents:
+            self.model.index(documents, show_progress=False)
+
+    def idf(self, token: str) -> float:
+        df = self.df.get(token, 0)
+        return math.log(1 + (self.size - df + 0.5) / (df + 0.5))
+
+    def search(self, query: list[str], doc_tokens: list[set[str]], k: int) -> list[tuple[int, float, float]]:
+        if not self.size or not query:
+            return []
+        scores = self.model.get_scores(query)
+        top = np.argsort(-scores)[:k]
+        total = sum(self.idf(t) for t in query)
+        out = []
+        for i in top:
+            if scores[i] <= 0:
+                break
+            matched = sum(self.idf(t) for t in query if t in doc_tokens[i])
+            out.append((int(i), float(scores[i]), matched / total if total else 0.0))
+        return out
+
+
+class KnowledgeIndex:
+    """Search over entries (by names, summary and facts) and over report sentences."""
+
+    def __init__(self, entries: Iterable[dict[str, Any]], sentences: Iterable[str]):
+        self.entries = list(entries)
+        self.sentences = list(sentences)
+        add_words(term for e in self.entries for term in entry_terms(e))
+        entry_docs = [tokens(entry_document(e)) for e in self.entries]
+        sentence_docs = [tokens(s) for s in self.sentences]
+        self._entry_sets = [set(d) for d in entry_docs]
+        self._sentence_sets = [set(d) for d in sentence_docs]
+        self._entries = _Bm25(entry_docs)
+        self._sentences = _Bm25(sentence_docs)
+        self.aliases = sorted(
+            (
+                (normalize(alias), e["id"])
+                for e in self.entries
+                for alias in [e["title"]["zh"], e["title"]["en"], *e["aliases"]["zh"], *e["aliases"]["en"]]
+                if len(normalize(alias)) >= 2
+            ),
+            key=lambda pair: -len(pair[0]),
+        )
+
+    def search_entries(self, query: str, k: int = 3) -> list[Hit]:
+        """Entries ranked by BM25 for a question."""
+        found = self._entries.search(tokens(query), self._entry_sets, k)
+        return [Hit(self.entries[i]["id"], score, cov) for i, score, cov in found]
+
+    def search_sentences(self, query: str, k: int = 3) -> list[Hit]:
+        """Report sentences ranked by BM25 for a question."""
+        return [Hit(i, score, cov) for i, score, cov in self._sentences.search(tokens(query), self._sentence_sets, k)]
+
+    def alias_hits(self, query: str) -> list[str]:
+        """Entries named in the question by a title or alias, longest name first, each once."""
+        text = normalize(query)
+        seen: list[str] = []
+        for alias, eid in self.aliases:
+            if eid in seen:
+                continue
+            if alias.isascii():
+                hit = f" {_spaced(alias)} " in f" {_spaced(text)} "
+            else:
+                hit = alias in text
+            if hit:
+                seen.append(eid)
+        return seen

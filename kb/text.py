@@ -1,0 +1,105 @@
+"""Text helpers shared by the KB, the search and the actions: language, simplification, tokens."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+from typing import Iterable
+
+import jieba
+import Stemmer
+import zhconv
+
+jieba.setLogLevel(60)
+_STEM = Stemmer.Stemmer("english")
+
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\ufeff]")
+_WORD = re.compile(r"[a-z0-9]+(?:[.'][a-z0-9]+)*")
+
+# Words that carry no topic: question words, particles, the town's own name.
+STOPWORDS_ZH = set(
+    "的 了 吗 呢 啊 哦 呀 吧 么 嘛 是 有 在 和 与 及 我 你 他 她 们 我们 你们 这 那 这个 那个 就 都 也 还 "
+    "请问 请 问 一下 想 想问 知道 告诉 能 能不能 可以 可不可以 会 要 什么 啥 怎么 怎么样 怎样 如何 多少 几 "
+    "哪 哪里 哪儿 哪些 为什么 一 个 吗? 年 去年 今年 2022 镇 镇里 支塘 支塘镇 全镇 镇上 我们镇 咱们 咱 "
+    "情况 一共 总共 现在 给 让 被 把 对 从 到 为 等 各类 各种 工作 开展 进行 完成 实现 推进 深入 持续 "
+    "全年 累计 达 达到 共 约 余 多 情况 吧? ? ! , 。 ， ？ ！ 、 ： ； “ ” ‘ ’ （ ） ( )".split()
+)
+# Characters of the question frame; a bigram holding one is noise, not topic.
+FUNCTION_CHARS = set("的了吗呢啊哦呀吧么嘛啥是有在和与我你他她们这那就都也还请问想能会要什么怎样几哪为谁给让被把对从到个一下")
+STOPWORDS_EN = set(
+    "a an the of to in on at for and or is are was were be been do does did how what which who whom "
+    "where when why can could would should will i me my we our you your it its this that there these "
+    "those much many please tell about any some with by from get got have has had zhitang town 2022 "
+    "year last s know want like need".split()
+)
+
+
+def clean(text: str) -> str:
+    """Normalise Unicode (NFKC), drop control characters and collapse whitespace."""
+    text = unicodedata.normalize("NFKC", text or "")
+    text = _CONTROL.sub(" ", text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def has_cjk(text: str) -> bool:
+    """True when the text holds at least one Chinese character."""
+    return bool(_CJK.search(text or ""))
+
+
+def detect_lang(text: str) -> str:
+    """Language of a message: 'zh' if it has any Chinese character, else 'en'."""
+    return "zh" if has_cjk(text) else "en"
+
+
+def to_simplified(text: str) -> str:
+    """Traditional to simplified Chinese (no-op on text without Chinese)."""
+    return zhconv.convert(text, "zh-cn") if has_cjk(text) else text
+
+
+def normalize(text: str) -> str:
+    """Cleaned, simplified, lower-cased text used for matching."""
+    return to_simplified(clean(text)).lower()
+
+
+def add_words(words: Iterable[str]) -> None:
+    """Teach jieba the KB's terms so each is one token (尊老金, 15分钟医保服务圈 …)."""
+    added = False
+    for word in words:
+        word = normalize(word)
+        if has_cjk(word) and len(word) > 1:
+            jieba.add_word(word, freq=2000)
+            added = True
+    if added:
+        _cut.cache_clear()  # texts cut before now must be cut again with the new words
+
+
+@lru_cache(maxsize=4096)
+def _cut(text: str) -> tuple[str, ...]:
+    return tuple(jieba.lcut(text))
+
+
+def tokens(text: str) -> list[str]:
+    """Search tokens: jieba words and Chinese character bigrams, stemmed English words, no stopwords.
+
+    Bigrams make the match robust to segmentation differences and one-character typos.
+    """
+    text = normalize(text)
+    out: list[str] = []
+    for piece in _cut(text):
+        piece = piece.strip()
+        if not piece:
+            continue
+        if has_cjk(piece):
+            if piece not in STOPWORDS_ZH:
+                out.append(piece)
+        else:
+            out.extend(_STEM.stemWord(w) for w in _WORD.findall(piece) if w not in STOPWORDS_EN)
+    for run in re.findall(r"[\u3400-\u9fff]+", text):
+        out.extend(
+            run[i : i + 2]
+            for i in range(len(run) - 1)
+            if run[i] not in FUNCTION_CHARS and run[i + 1] not in FUNCTION_CHARS
+        )
+    return out

@@ -1,0 +1,99 @@
+"""Shared fixtures: the real report and entries, a throw-away SQLite KB, Rasa trackers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import pytest
+import yaml
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot import settings
+from kb.build import build
+from kb.db import create_schema, session_factory
+from kb.search import KnowledgeIndex
+from kb.source import load_checked
+
+ROOT = Path(__file__).resolve().parent.parent
+SOURCE_DIR = ROOT / "kb" / "source"
+ENTRIES_DIR = SOURCE_DIR / "entries"
+REPORT_PATH = SOURCE_DIR / "zhitang-2022-work-report.txt"
+
+
+@pytest.fixture
+def report_text() -> str:
+    """The real 2022 work report."""
+    return REPORT_PATH.read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def entries() -> list[dict[str, Any]]:
+    """The real YAML entries, checked against the report (a fresh copy for every test)."""
+    checked, _ = load_checked(ENTRIES_DIR, REPORT_PATH)
+    return checked
+
+
+@pytest.fixture
+def kb_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, entries, report_text) -> str:
+    """A throw-away SQLite KB built from the real source; the actions are pointed at it."""
+    url = f"sqlite:///{tmp_path / 'kb.sqlite3'}"
+    monkeypatch.setattr(settings, "KB_DATABASE_URL", url)
+    create_schema(url)
+    with session_factory(url)() as session, session.begin():
+        build(session, entries, report_text)
+    return url
+
+
+@pytest.fixture
+def index(kb_url: str) -> KnowledgeIndex:
+    """The action server's search index of the test KB."""
+    from actions.kb_cache import current_index
+
+    return current_index(kb_url)
+
+
+@pytest.fixture
+def dispatcher() -> CollectingDispatcher:
+    return CollectingDispatcher()
+
+
+@pytest.fixture
+def domain() -> dict[str, Any]:
+    return yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
+
+
+@pytest.fixture
+def make_tracker() -> Callable[..., Tracker]:
+    """Build a tracker whose latest message is `text` (intent ranking defaults to the intent alone)."""
+
+    def _make(
+        text: str,
+        intent: Optional[str] = None,
+        confidence: float = 0.9,
+        ranking: Optional[list[dict[str, Any]]] = None,
+        slots: Optional[dict[str, Any]] = None,
+    ) -> Tracker:
+        if ranking is None:
+            ranking = [{"name": intent, "confidence": confidence}] if intent else []
+        all_slots = {"language": "zh", "topic": None, "fact": None, **(slots or {})}
+        return Tracker.from_dict(
+            {
+                "sender_id": "test-user",
+                "slots": all_slots,
+                "latest_message": {
+                    "text": text,
+                    "intent": {"name": intent, "confidence": confidence} if intent else {},
+                    "intent_ranking": ranking,
+                    "entities": [],
+                },
+                "events": [],
+                "paused": False,
+                "followup_action": None,
+                "active_loop": {},
+                "latest_action_name": "action_listen",
+            }
+        )
+
+    return _make

@@ -1,0 +1,105 @@
+"""Start the action server and Rasa on free loopback ports, with a throw-away KB and tracker store."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Iterator
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+RASA_BIN = ROOT / ".venv-rasa" / "bin" / "rasa"
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until_up(url: str, proc: subprocess.Popen, log: Path, timeout: float = 240.0) -> None:
+    """Poll a URL until it answers; fail with the server's log if the process dies or time runs out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"server exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(1)
+    pytest.fail(f"{url} not up after {timeout}s:\n{log.read_text()[-3000:]}")
+
+
+class Stack:
+    """The running action server and Rasa, with a REST helper."""
+
+    def __init__(self, rasa_url: str, action_url: str, kb_url: str, tracker_db: Path):
+        self.rasa_url, self.action_url, self.kb_url, self.tracker_db = rasa_url, action_url, kb_url, tracker_db
+        self.client = httpx.Client(timeout=30)
+
+    def ask(self, text: str, sender: str | None = None) -> list[dict]:
+        """Send one message on the REST channel; the bot's messages."""
+        response = self.client.post(
+            f"{self.rasa_url}/webhooks/rest/webhook", json={"sender": sender or uuid.uuid4().hex, "message": text}
+        )
+        assert response.status_code == 200, response.text
+        return response.json()
+
+
+def start(cmd: list[str], env: dict, log: Path) -> subprocess.Popen:
+    """Start a server process in its own process group, logging to a file."""
+    return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """Stop a server process group."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, 15)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, 9)
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The whole assistant, started once for the end-to-end tests."""
+    if not list((ROOT / "models").glob("*.tar.gz")):
+        pytest.fail("no trained model in models/: run `make train`")
+    tmp = tmp_path_factory.mktemp("stack")
+    kb_url = f"sqlite:///{tmp / 'kb.sqlite3'}"
+    env = {**os.environ, "KB_DATABASE_URL": kb_url, "PYTHONPATH": str(ROOT), "SANIC_HOST": "127.0.0.1"}
+    subprocess.run([sys.executable, "-m", "kb", "build"], cwd=ROOT, env=env, check=True)
+    action_port, rasa_port = free_port(), free_port()
+    tracker_db = tmp / "tracker.db"
+    endpoints = tmp / "endpoints.yml"
+    endpoints.write_text(
+        f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n'
+        f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{tracker_db}"\n'
+    )
+    actions = start(
+        [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(action_port)], env, tmp / "actions.log"
+    )
+    rasa = start(
+        [str(RASA_BIN), "run", "--model", "models", "--interface", "127.0.0.1", "--port", str(rasa_port),
+         "--endpoints", str(endpoints), "--credentials", "credentials.yml"],
+        env,
+        tmp / "rasa.log",
+    )
+    try:
+        wait_until_up(f"http://127.0.0.1:{action_port}/health", actions, tmp / "actions.log")
+        wait_until_up(f"http://127.0.0.1:{rasa_port}/", rasa, tmp / "rasa.log")
+        yield Stack(f"http://127.0.0.1:{rasa_port}", f"http://127.0.0.1:{action_port}", kb_url, tracker_db)
+    finally:
+        stop(rasa)
+        stop(actions)
