@@ -12,7 +12,7 @@ from typing import Any, Optional
 from actions.i18n import BUTTONS, FIELD_NAMES, REPORT_NAME, t
 from bot import settings
 from kb.search import KnowledgeIndex
-from kb.text import has_cjk, normalize
+from kb.text import has_cjk, normalize, tokens
 
 # Words that ask for a staff-only field rather than a figure.
 FIELD_PATTERNS = {
@@ -38,6 +38,22 @@ FACETS = {
     "rate": r"率|比例|百分|%|浓度|达标|rate|percent|ratio|proportion|concentration|level",
 }
 _FACET_RE = {name: re.compile(p, re.I) for name, p in FACETS.items()}
+
+# The unit a "how many" question counts in, matched against the unit of a fact's figure.
+_UNIT_ZH = re.compile(r"(?:多少|几)(人次|人|位|名|户|家|次|件|条|批|处|台|个|小时|场|天|项|万元|元|钱)")
+_UNIT_EN = {
+    "人": r"people|persons|residents|seniors|elderly|old people|women|men|children|kids|students|visitors|participants|"
+    r"beneficiaries|recipients|patients",
+    "户": r"households|families|homes",
+    "家": r"companies|enterprises|firms|businesses|organisations|organizations|units|institutions",
+    "件": r"cases|disputes|matters|applications|items|requests|letters|complaints",
+    "次": r"times|sessions|lectures|talks|events|visits|inspections",
+    "小时": r"hours",
+    "处": r"centres|centers|sites|places|locations",
+}
+_UNIT_EN_RE = {unit: re.compile(rf"how many (?:\w+ ){{0,2}}(?:{words})\b", re.I) for unit, words in _UNIT_EN.items()}
+_GENERIC_EN = {"about", "what", "and", "then", "total", "figur", "number", "ok", "okay", "also", "there"}
+_UNIT_ALIASES = {"位": "人", "名": "人", "钱": "元", "场": "次"}
 
 
 @dataclass
@@ -87,12 +103,30 @@ def asked_facet(question: str) -> Optional[str]:
     return None
 
 
+def asked_unit(question: str) -> Optional[str]:
+    """The unit a question counts in (人, 户, 家, 件, 次 …), if it says."""
+    text = normalize(question)
+    found = _UNIT_ZH.search(text)
+    if found:
+        return _UNIT_ALIASES.get(found.group(1), found.group(1))
+    return next((unit for unit, pattern in _UNIT_EN_RE.items() if pattern.search(text)), None)
+
+
 def strip_field_words(question: str) -> str:
     """The question without the words that ask for a field, so the search sees only the topic."""
     text = normalize(question)
     for pattern in _FIELD_RE.values():
         text = pattern.sub(" ", text)
     return text
+
+
+def is_topicless(question: str) -> bool:
+    """True for a question with no subject of its own ("实付金额呢?", "what about the amount?")."""
+    text = strip_field_words(question)
+    for pattern in (*_FACET_RE.values(), _UNIT_ZH, *_UNIT_EN_RE.values()):
+        text = pattern.sub(" ", text)
+    words = [w for w in tokens(text) if not (has_cjk(w) and len(w) == 1) and w not in _GENERIC_EN]
+    return not words
 
 
 def choose_entry(
@@ -127,9 +161,10 @@ def choose_entry(
     topic_words = strip_field_words(question)
     for hit in index.search_entries(topic_words, k=3):
         add(hit.key, 0.6 * hit.coverage)
-    followup = intent == "ask_followup" or (not aliases and max(scores.values(), default=0.0) < 0.5)
-    if topic in known and followup:
-        add(topic, 0.8)
+    if topic in known and not aliases and (intent == "ask_followup" or is_topicless(question)):
+        add(topic, 1.0)
+    elif topic in known and not aliases and max(scores.values(), default=0.0) < 0.5:
+        add(topic, 0.5)
     if not scores:
         return None, 0.0, []
     ranked = sorted(scores, key=lambda eid: -scores[eid])
@@ -143,12 +178,15 @@ def choose_fact(entry: dict[str, Any], question: str, lang: str) -> Optional[dic
         return None
     text = normalize(question)
     facet = asked_facet(question)
+    unit = asked_unit(question)
 
     def score(item: tuple[int, dict[str, Any]]) -> tuple[float, int]:
         position, fact = item
         value = 0.0
         if facet and fact["kind"] == facet:
             value += 2.0
+        if unit and unit in (fact.get("figure") or ""):
+            value += 3.0
         for word in fact["keywords"]["zh"] + fact["keywords"]["en"]:
             word = normalize(word)
             if word and (word in text if has_cjk(word) else re.search(rf"\b{re.escape(word)}", text)):
@@ -262,15 +300,17 @@ def answer_question(
 ) -> Reply:
     """Answer a resident's question; when unsure, offer choices, then the report, then say so."""
     entries = {e["id"]: e for e in index.entries}
+    if question and topic not in entries and is_topicless(question) and not index.alias_hits(question):
+        return Reply(t("no_topic_yet", lang), "no_topic")
     eid, score, runners = choose_entry(question, index, intent, confidence, ranking, topic)
-    threshold = 0.75 if low_confidence else 0.5
+    threshold = settings.ANSWER_MIN_SCORE_LOW_NLU if low_confidence else settings.ANSWER_MIN_SCORE
     if eid and score >= threshold:
         return answer_entry(entries[eid], question, lang, entries)
     candidates = [c for c in [eid, *runners] if c]
-    if eid and score >= 0.3 and candidates:
+    if eid and score >= settings.SUGGEST_MIN_SCORE and candidates:
         return did_you_mean(candidates[:3], lang, entries)
     hits = index.search_sentences(strip_field_words(question), k=1)
-    if hits and hits[0].coverage >= settings.SEARCH_MIN_SCORE + 0.25:
+    if hits and hits[0].coverage >= settings.SEARCH_MIN_COVERAGE:
         sentence = index.sentences[hits[0].key]
         return Reply(
             t("sentence_hit", lang, sentence=sentence),

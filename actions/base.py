@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from abc import ABC
+from abc import ABC, abstractmethod
 from typing import Any, Optional
 
 from rasa_sdk import Action, Tracker
@@ -21,6 +21,10 @@ logger = logging.getLogger(__name__)
 
 class KbAction(Action, ABC):
     """An action that reads the KB and replies in the resident's language."""
+
+    @abstractmethod
+    def name(self) -> str:
+        """The action's name in the domain."""
 
     def index(self) -> KnowledgeIndex:
         """The current KB index (raises SQLAlchemyError when the database is down)."""

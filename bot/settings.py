@@ -19,10 +19,12 @@ REPORT_PATH = KB_SOURCE_DIR / "zhitang-2022-work-report.txt"
 ENTRIES_DIR = KB_SOURCE_DIR / "entries"
 USERDICT_PATH = Path(os.environ.get("JIEBA_USERDICT", ROOT / "build" / "jieba" / "userdict.txt"))
 
-# Search: below this relative score the bot says it does not know.
-SEARCH_MIN_SCORE = float(os.environ.get("SEARCH_MIN_SCORE", "0.35"))
-# DIET confidence above which the predicted service intent is trusted without the search.
-INTENT_TRUST = float(os.environ.get("INTENT_TRUST", "0.6"))
+# How sure the bot must be (NLU ranking + names in the text + search, 0..1) to answer, or to suggest.
+ANSWER_MIN_SCORE = float(os.environ.get("ANSWER_MIN_SCORE", "0.5"))
+ANSWER_MIN_SCORE_LOW_NLU = float(os.environ.get("ANSWER_MIN_SCORE_LOW_NLU", "0.75"))
+SUGGEST_MIN_SCORE = float(os.environ.get("SUGGEST_MIN_SCORE", "0.3"))
+# Share of a question's (IDF-weighted) words a report sentence must hold to be offered; below, "I don't know".
+SEARCH_MIN_COVERAGE = float(os.environ.get("SEARCH_MIN_COVERAGE", "0.6"))
 
 RASA_URL = os.environ.get("RASA_URL", "http://127.0.0.1:5005")
 ACTION_PORT = int(os.environ.get("ACTION_PORT", "5055"))

@@ -13,14 +13,20 @@ from bot import settings
 from kb.models import Base
 
 
-@lru_cache(maxsize=8)
 def get_engine(url: Optional[str] = None) -> Engine:
     """The engine for a database URL (the configured KB database by default)."""
-    url = url or settings.KB_DATABASE_URL
+    return _engine(url or settings.KB_DATABASE_URL)  # cached by the URL it resolves to, not by None
+
+
+@lru_cache(maxsize=8)
+def _engine(url: str) -> Engine:
     if url.startswith("sqlite:///"):
         path = url.removeprefix("sqlite:///")
         if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            try:
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            except OSError:
+                pass  # connecting then fails with sqlalchemy's OperationalError, which callers handle
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 15})
 
         @event.listens_for(engine, "connect")

@@ -81,9 +81,9 @@ def _cut(text: str) -> tuple[str, ...]:
 
 
 def tokens(text: str) -> list[str]:
-    """Search tokens: jieba words and Chinese character bigrams, stemmed English words, no stopwords.
+    """Search tokens: jieba words, Chinese characters and bigrams, stemmed English words, no stopwords.
 
-    Bigrams make the match robust to segmentation differences and one-character typos.
+    Characters and bigrams make the match robust to segmentation differences and typos.
     """
     text = normalize(text)
     out: list[str] = []
@@ -97,9 +97,10 @@ def tokens(text: str) -> list[str]:
         else:
             out.extend(_STEM.stemWord(w) for w in _WORD.findall(piece) if w not in STOPWORDS_EN)
     for run in re.findall(r"[\u3400-\u9fff]+", text):
+        out.extend(c for c in run if c not in FUNCTION_CHARS and c not in STOPWORDS_ZH)
         out.extend(
             run[i : i + 2]
             for i in range(len(run) - 1)
-            if run[i] not in FUNCTION_CHARS and run[i + 1] not in FUNCTION_CHARS
+            if run[i] not in FUNCTION_CHARS and run[i + 1] not in FUNCTION_CHARS and run[i : i + 2] not in STOPWORDS_ZH
         )
     return out

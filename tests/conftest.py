@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any
 
 import pytest
 import yaml
@@ -70,10 +71,10 @@ def make_tracker() -> Callable[..., Tracker]:
 
     def _make(
         text: str,
-        intent: Optional[str] = None,
+        intent: str | None = None,
         confidence: float = 0.9,
-        ranking: Optional[list[dict[str, Any]]] = None,
-        slots: Optional[dict[str, Any]] = None,
+        ranking: list[dict[str, Any]] | None = None,
+        slots: dict[str, Any] | None = None,
     ) -> Tracker:
         if ranking is None:
             ranking = [{"name": intent, "confidence": confidence}] if intent else []

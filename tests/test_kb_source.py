@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 import yaml
+from conftest import ENTRIES_DIR, REPORT_PATH
 
 from kb.models import STAFF_FIELDS
 from kb.source import FACT_KINDS, SourceError, load_checked, report_sentences, validate
 from kb.text import has_cjk
-
-from conftest import ENTRIES_DIR, REPORT_PATH
 
 
 def test_real_source_validates_clean(entries, report_text):

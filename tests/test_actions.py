@@ -1,0 +1,305 @@
+"""The custom actions, run as the action server runs them (no Rasa server)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from rasa_sdk.events import SlotSet
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+
+import actions.base
+from actions.handoff import ActionHumanHandoff
+from actions.i18n import t
+from actions.language import ActionDetectLanguage
+from actions.service import (
+    ActionAnswerService,
+    ActionShowSource,
+    ActionTriageLowConfidence,
+)
+from bot import settings
+from kb.build import bump_version
+from kb.db import session_factory
+from kb.models import Entry, UnansweredQuestion
+from kb.source import report_sentences
+from kb.text import has_cjk
+
+PHONE_LIKE = re.compile(r"\d{7,}")
+
+
+def _digits(text: str) -> str:
+    """The text with separators between digits removed, so 0512-5200 1234 reads as one number."""
+    return re.sub(r"(?<=\d)[\s\-()]+(?=\d)", "", text)
+
+
+def _slots(events) -> dict:
+    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+
+
+def _fact(entries, eid, key):
+    entry = next(e for e in entries if e["id"] == eid)
+    return next(f for f in entry["facts"] if f["key"] == key)
+
+
+ANSWERS = [
+    # text, intent, slots, expected strings, topic, fact, lang
+    ("尊老金发了多少?", "ask_elder_allowance", {}, ["1428.35万元", "2022"], "elder_allowance", "amount", "zh"),
+    (
+        "How many seniors received the elder allowance?",
+        "ask_elder_allowance",
+        {},
+        ["21389", "2022"],
+        "elder_allowance",
+        "beneficiaries",
+        "en",
+    ),
+    (
+        "How much elder allowance did the town pay?",
+        "ask_elder_allowance",
+        {},
+        ["14.2835 million", "2022"],
+        "elder_allowance",
+        "amount",
+        "en",
+    ),
+    (
+        "实付金额呢?",
+        "ask_followup",
+        {"topic": "medical_reimbursement"},
+        ["409.33万元", "2022"],
+        "medical_reimbursement",
+        "amount",
+        "zh",
+    ),
+    ("醫保報銷了多少人次?", "ask_medical_reimbursement", {}, ["1293人次"], "medical_reimbursement", "cases", "zh"),
+    ("矛盾纠纷调解了多少件", "ask_dispute_mediation", {}, ["1089件"], "dispute_mediation", "cases", "zh"),
+]
+
+
+@pytest.mark.parametrize(
+    "text, intent, slots, expected, topic, fact, lang", ANSWERS, ids=[a[0] for a in ANSWERS]
+)
+async def test_answer_service(
+    kb_url, entries, report_text, dispatcher, make_tracker, domain, text, intent, slots, expected, topic, fact, lang
+):
+    events = await ActionAnswerService().run(dispatcher, make_tracker(text, intent, slots=slots), domain)
+    assert SlotSet("topic", topic) in events
+    assert SlotSet("fact", fact) in events
+    assert len(dispatcher.messages) == 1
+    message = dispatcher.messages[0]
+    for needle in expected:
+        assert needle in message["text"]
+    if lang == "en":
+        assert not has_cjk(message["text"]), message["text"]
+    else:
+        assert "来源:2022年支塘镇政府工作报告" in message["text"]
+    source = message["custom"]["source"]
+    quote = _fact(entries, topic, fact)["quote"]
+    assert source["type"] == "report"
+    assert source["quote"] == quote
+    assert quote in report_text
+    assert source["sentence"] in report_sentences(report_text)
+    assert message["custom"]["kind"] == "answer"
+    assert {"title": "查看原文出处" if lang == "zh" else "Show the source", "payload": "/show_source"} in message["buttons"]
+
+
+async def test_answer_uses_slot_language_for_a_button_payload(kb_url, dispatcher, make_tracker, domain):
+    tracker = make_tracker("/ask_elder_allowance", "ask_elder_allowance", confidence=1.0, slots={"language": "en"})
+    events = await ActionAnswerService().run(dispatcher, tracker, domain)
+    text = dispatcher.messages[0]["text"]
+    assert "14.2835 million" in text
+    assert not has_cjk(text), text
+    assert _slots(events)["topic"] == "elder_allowance"
+    assert dispatcher.messages[0]["custom"]["source"]["quote"] == "发放尊老金1428.35万元"
+    with session_factory(kb_url)() as session:  # a button is not an unanswered question
+        assert session.scalars(select(UnansweredQuestion)).all() == []
+
+
+async def test_missing_staff_field_is_not_invented(kb_url, dispatcher, make_tracker, domain):
+    tracker = make_tracker("法律援助电话是多少?", "ask_legal_consultation")
+    events = await ActionAnswerService().run(dispatcher, tracker, domain)
+    text = dispatcher.messages[0]["text"]
+    assert "知识库里还没有法律咨询的联系电话" in text
+    assert "便民服务中心" in text
+    assert not PHONE_LIKE.search(_digits(text)), text
+    assert _slots(events)["topic"] == "legal_consultation"
+    custom = dispatcher.messages[0]["custom"]
+    assert custom["kind"] == "field_unknown"
+    assert custom["source"]["quote"] == "接待来电咨询150余人次"
+
+
+async def test_staff_filled_field_is_used_once_the_cache_reloads(kb_url, index, make_tracker, domain):
+    from rasa_sdk.executor import CollectingDispatcher
+
+    tracker = make_tracker("法律援助电话是多少?", "ask_legal_consultation")
+    before = CollectingDispatcher()
+    await ActionAnswerService().run(before, tracker, domain)
+    assert "0512-52001234" not in before.messages[0]["text"]
+
+    with session_factory(kb_url)() as session, session.begin():
+        entry = session.get(Entry, "legal_consultation")
+        entry.phone_zh = "0512-52001234"
+        entry.staff_edited = True
+        entry.updated_by = "alice"
+        bump_version(session)
+
+    after = CollectingDispatcher()
+    events = await ActionAnswerService().run(after, tracker, domain)
+    text = after.messages[0]["text"]
+    assert "0512-52001234" in text
+    assert "联系电话" in text and "由镇工作人员提供" in text
+    assert "知识库里还没有" not in text
+    assert after.messages[0]["custom"]["source"] == {"type": "staff", "entry": "legal_consultation", "field": "phone"}
+    assert _slots(events)["topic"] == "legal_consultation"
+
+    # The English question falls back to the Chinese staff value rather than saying nothing.
+    english = CollectingDispatcher()
+    await ActionAnswerService().run(
+        english, make_tracker("What is the phone number for legal consultation?", "ask_legal_consultation"), domain
+    )
+    assert "0512-52001234" in english.messages[0]["text"]
+
+
+async def test_show_source_after_an_answer_quotes_the_report(kb_url, report_text, make_tracker, domain):
+    from rasa_sdk.executor import CollectingDispatcher
+
+    answer = CollectingDispatcher()
+    events = await ActionAnswerService().run(answer, make_tracker("尊老金发了多少?", "ask_elder_allowance"), domain)
+    slots = _slots(events)
+
+    shown = CollectingDispatcher()
+    result = await ActionShowSource().run(shown, make_tracker("出处在哪", "show_source", slots=slots), domain)
+    assert result == []
+    text = shown.messages[0]["text"]
+    sentence = answer.messages[0]["custom"]["source"]["sentence"]
+    assert sentence in report_sentences(report_text)
+    assert "发放尊老金1428.35万元" in sentence
+    assert f"“{sentence}”" in text
+    assert text.startswith("出处(2022年支塘镇政府工作报告)")
+
+
+async def test_show_source_in_english_quotes_the_fact_asked_about(kb_url, report_text, dispatcher, make_tracker, domain):
+    slots = {"topic": "medical_reimbursement", "fact": "amount", "language": "en"}
+    await ActionShowSource().run(dispatcher, make_tracker("/show_source", "show_source", slots=slots), domain)
+    text = dispatcher.messages[0]["text"]
+    assert text.startswith("Source (Zhitang Town 2022 Government Work Report, original Chinese text)")
+    assert "实付金额409.33万元" in text
+
+
+async def test_show_source_without_a_topic(kb_url, dispatcher, make_tracker, domain):
+    await ActionShowSource().run(dispatcher, make_tracker("出处", "show_source"), domain)
+    assert dispatcher.messages[0]["text"] == t("no_topic_yet", "zh")
+
+
+async def test_handoff_without_contacts_invents_none(kb_url, dispatcher, make_tracker, domain):
+    events = await ActionHumanHandoff().run(dispatcher, make_tracker("我要找人工", "request_human"), domain)
+    assert events == []
+    text = dispatcher.messages[0]["text"]
+    assert "便民服务中心" in text
+    assert t("handoff_no_contact", "zh") in text
+    assert not PHONE_LIKE.search(_digits(text)), text
+    assert not re.search(r"\d{1,2}[:：]\d{2}", text), text  # no opening hours
+
+
+async def test_handoff_gives_staff_contacts_when_filled(kb_url, dispatcher, make_tracker, domain):
+    with session_factory(kb_url)() as session, session.begin():
+        centre = session.get(Entry, "service_centre")
+        centre.phone_zh = "0512-52005678"
+        centre.hours_en = "Mon-Fri 8:30-17:00"
+        centre.staff_edited = True
+        bump_version(session)
+    await ActionHumanHandoff().run(dispatcher, make_tracker("talk to a person please", "request_human"), domain)
+    text = dispatcher.messages[0]["text"]
+    assert "Public Service Centre" in text
+    assert "Service centre phone number: 0512-52005678" in text
+    assert "Service centre opening hours: Mon-Fri 8:30-17:00" in text
+    assert t("handoff_no_contact", "en") not in text
+
+
+async def test_low_confidence_gibberish_says_dont_know_and_is_recorded(kb_url, make_tracker, domain):
+    from rasa_sdk.executor import CollectingDispatcher
+
+    for expected_count in (1, 2):
+        dispatcher = CollectingDispatcher()
+        tracker = make_tracker("asdkjh qwe", "out_of_scope", confidence=0.31)
+        events = await ActionTriageLowConfidence().run(dispatcher, tracker, domain)
+        assert events == []
+        assert dispatcher.messages[0]["text"] == t("dont_know", "en")
+        with session_factory(kb_url)() as session:
+            rows = session.scalars(select(UnansweredQuestion)).all()
+        assert [(r.text, r.lang, r.count) for r in rows] == [("asdkjh qwe", "en", expected_count)]
+
+
+async def test_low_confidence_chinese_unrelated_question(kb_url, dispatcher, make_tracker, domain):
+    await ActionTriageLowConfidence().run(dispatcher, make_tracker("今天天气怎么样", "out_of_scope", 0.4), domain)
+    assert dispatcher.messages[0]["text"] == t("dont_know", "zh")
+    with session_factory(kb_url)() as session:
+        assert [r.text for r in session.scalars(select(UnansweredQuestion))] == ["今天天气怎么样"]
+
+
+async def test_low_confidence_still_answers_a_clearly_named_service(kb_url, dispatcher, make_tracker, domain):
+    tracker = make_tracker("尊老金发了多少", "out_of_scope", confidence=0.3)
+    events = await ActionTriageLowConfidence().run(dispatcher, tracker, domain)
+    assert "1428.35万元" in dispatcher.messages[0]["text"]
+    assert _slots(events)["topic"] == "elder_allowance"
+    assert dispatcher.messages[0]["custom"]["source"]["quote"] == "发放尊老金1428.35万元"
+
+
+@pytest.mark.parametrize(
+    "text, slot, expected",
+    [
+        ("尊老金发了多少", "en", [SlotSet("language", "zh")]),
+        ("How much is 尊老金 total?", "zh", [SlotSet("language", "en")]),
+        ("hello", "zh", [SlotSet("language", "en")]),
+        ("医保 reimbursement 多少钱", "zh", []),
+        ("/ask_elder_allowance", "en", []),
+        ("/ask_elder_allowance", "zh", []),
+    ],
+)
+async def test_detect_language_action(kb_url, dispatcher, make_tracker, domain, text, slot, expected):
+    events = await ActionDetectLanguage().run(dispatcher, make_tracker(text, slots={"language": slot}), domain)
+    assert events == expected
+    assert dispatcher.messages == []
+
+
+def _unavailable_by_path(monkeypatch, tmp_path):
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("a file where the database directory should be")
+    monkeypatch.setattr(settings, "KB_DATABASE_URL", f"sqlite:///{blocker / 'missing' / 'kb.sqlite3'}")
+
+
+def _unavailable_by_error(monkeypatch, tmp_path):
+    def down(*_args, **_kwargs):
+        raise OperationalError("SELECT kb_state.version", {}, Exception("could not connect to server"))
+
+    monkeypatch.setattr(actions.base, "current_index", down)
+
+
+@pytest.mark.parametrize("make_unavailable", [_unavailable_by_path, _unavailable_by_error], ids=["bad_path", "db_error"])
+@pytest.mark.parametrize(
+    "action, text, lang",
+    [
+        (ActionAnswerService(), "尊老金发了多少?", "zh"),
+        (ActionAnswerService(), "How much elder allowance was paid?", "en"),
+        (ActionTriageLowConfidence(), "asdkjh qwe", "en"),
+        (ActionShowSource(), "出处", "zh"),
+        (ActionHumanHandoff(), "talk to a person", "en"),
+    ],
+    ids=lambda v: v.name() if hasattr(v, "name") else None,
+)
+async def test_kb_unavailable_is_said_not_raised(
+    monkeypatch, tmp_path, dispatcher, make_tracker, domain, make_unavailable, action, text, lang
+):
+    make_unavailable(monkeypatch, tmp_path)
+    tracker = make_tracker(text, "ask_elder_allowance", slots={"topic": "elder_allowance"})
+    events = await action.run(dispatcher, tracker, domain)
+    assert events == []
+    assert [m["text"] for m in dispatcher.messages] == [t("kb_unavailable", lang)]
+
+
+@pytest.mark.parametrize("make_unavailable", [_unavailable_by_path, _unavailable_by_error], ids=["bad_path", "db_error"])
+async def test_detect_language_works_without_the_kb(monkeypatch, tmp_path, dispatcher, make_tracker, domain, make_unavailable):
+    make_unavailable(monkeypatch, tmp_path)
+    events = await ActionDetectLanguage().run(dispatcher, make_tracker("hello"), domain)
+    assert events == [SlotSet("language", "en")]
