@@ -66,7 +66,7 @@ story-test: train ## rasa test on the test stories (both languages), failing on 
 e2e: env train ## End-to-end: start the action server and Rasa on free ports, ask the question set
 	$(PY) -m pytest -q tests/e2e
 
-test: env kb unit validate story-test e2e ## The whole test suite
+test: env kb lint unit validate story-test e2e ## The whole test suite
 
 cross-validate: train ## Intent F1 by 5-fold cross-validation (slow; not part of make test)
 	$(RASA) test nlu --nlu data/nlu --cross-validation --folds 5 --out results/nlu-cv

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 from actions.i18n import BUTTONS, FIELD_NAMES, REPORT_NAME, t
 from bot import settings
@@ -23,7 +23,7 @@ FIELD_PATTERNS = {
     "documents": r"材料|证件|带什么|需要带|资料|身份证|户口本|documents?|papers|bring|certificate|paperwork",
     "how_to_apply": r"怎么申请|如何申请|怎么办理|如何办理|怎么领|怎么报名|如何报名|在哪申请|去哪办|申请流程|手续|流程|"
     r"how (do|can|to) (i |we )?(apply|register|sign up|join|enrol|enroll)|apply|application|sign up",
-    "eligibility": r"多少岁|几岁|年龄|岁以上|条件|资格|符合|每个月|每月|每人|每年能|一年要交|要交多少|交多少|能拿多少|能领多少|"
+    "eligibility": r"多少岁|几岁|年龄|岁以上|条件|资格|符合|每个月|一个月|每月|每人|每年能|一年要交|要交多少|交多少|能拿多少|能领多少|收多少|"
     r"可以领多少|标准是|收费|费用|门票|要钱吗|免费吗|谁可以|哪些人可以|what age|how old|age limit|eligib|qualif|"
     r"per month|per person|per year|each month|each person|how much (do|will|can) i|fee|price|ticket|charge|who can",
     "link": r"网址|链接|网站|网上办|小程序|公众号|website|link|url|online",
@@ -63,29 +63,32 @@ class Reply:
     text: str
     kind: str  # answer | field | field_unknown | did_you_mean | sentence | dont_know
     buttons: list[dict[str, str]] = field(default_factory=list)
-    entry_id: Optional[str] = None
-    fact_key: Optional[str] = None
-    source: Optional[dict[str, Any]] = None
+    entry_id: str | None = None
+    fact_key: str | None = None
+    source: dict[str, Any] | None = None
 
 
-def detect_language(text: str, index: Optional[KnowledgeIndex] = None) -> str:
-    """Language of a message: Chinese if Chinese characters remain once the KB's own names are removed.
+def detect_language(text: str, index: KnowledgeIndex | None = None) -> str:
+    """Language of a message: Chinese unless, once the KB's own names are removed, English words outnumber
+    the Chinese characters left.
 
     "What is 跨村通办?" is English with a Chinese name in it; "医保 reimbursement 多少钱" is Chinese.
     """
     text = normalize(text)
     if not has_cjk(text):
         return "en"
-    if index is not None and re.search(r"[a-z]{2,}", text):
+    words = len(re.findall(r"[a-z]{2,}", text))
+    if not words:
+        return "zh"
+    if index is not None:
         for alias, _ in index.aliases:
             if has_cjk(alias):
                 text = text.replace(alias, " ")
-        if not has_cjk(text):
-            return "en"
-    return "zh"
+    chinese = len(re.findall(r"[\u3400-\u9fff]", text))
+    return "zh" if chinese >= words else "en"
 
 
-def asked_field(question: str) -> Optional[str]:
+def asked_field(question: str) -> str | None:
     """The staff-only field a question asks for (phone, address, hours …), if any."""
     text = normalize(question)
     for name, pattern in _FIELD_RE.items():
@@ -94,7 +97,7 @@ def asked_field(question: str) -> Optional[str]:
     return None
 
 
-def asked_facet(question: str) -> Optional[str]:
+def asked_facet(question: str) -> str | None:
     """Whether a question asks for an amount of money, a count or a rate."""
     text = normalize(question)
     for name in ("rate", "amount", "count"):
@@ -103,7 +106,7 @@ def asked_facet(question: str) -> Optional[str]:
     return None
 
 
-def asked_unit(question: str) -> Optional[str]:
+def asked_unit(question: str) -> str | None:
     """The unit a question counts in (人, 户, 家, 件, 次 …), if it says."""
     text = normalize(question)
     found = _UNIT_ZH.search(text)
@@ -129,14 +132,29 @@ def is_topicless(question: str) -> bool:
     return not words
 
 
+def _keyword_in(word: str, text: str) -> bool:
+    word = normalize(word)
+    if not word:
+        return False
+    return word in text if has_cjk(word) else re.search(rf"\b{re.escape(word)}", text) is not None
+
+
+def mentions_a_fact(entry: dict[str, Any], question: str) -> bool:
+    """True when the question uses a keyword of one of the entry's facts ("社会化运作" for day care)."""
+    text = normalize(question)
+    return any(
+        _keyword_in(w, text) for f in entry["facts"] for w in f["keywords"]["zh"] + f["keywords"]["en"] if len(w) > 1
+    )
+
+
 def choose_entry(
     question: str,
     index: KnowledgeIndex,
-    intent: Optional[str],
+    intent: str | None,
     confidence: float,
     ranking: list[dict[str, Any]],
-    topic: Optional[str],
-) -> tuple[Optional[str], float, list[str]]:
+    topic: str | None,
+) -> tuple[str | None, float, list[str]]:
     """The entry a question is about, a 0..1 confidence, and runner-up entries.
 
     Combines the NLU intent ranking, entry names found in the text, the BM25 search and, for a
@@ -145,7 +163,7 @@ def choose_entry(
     known = {e["id"] for e in index.entries}
     scores: dict[str, float] = {}
 
-    def add(eid: Optional[str], value: float) -> None:
+    def add(eid: str | None, value: float) -> None:
         if eid in known:
             scores[eid] = scores.get(eid, 0.0) + value
 
@@ -155,23 +173,30 @@ def choose_entry(
             add(name[4:], float(item.get("confidence") or 0.0))
     if intent and intent.startswith("ask_") and not ranking:
         add(intent[4:], confidence)
-    aliases = index.alias_hits(question)
-    for rank, eid in enumerate(aliases[:3]):
-        add(eid, 0.6 if rank == 0 else 0.3)
-    topic_words = strip_field_words(question)
-    for hit in index.search_entries(topic_words, k=3):
+    named = index.named(question)
+    aliases = [eid for eid, _ in named]
+    for rank, (eid, specific) in enumerate(named[:3]):
+        add(eid, (0.6 if rank == 0 else 0.3) if specific else 0.25)
+    hits = index.search_entries(strip_field_words(question), k=3)
+    for hit in hits:
         add(hit.key, 0.6 * hit.coverage)
-    if topic in known and not aliases and (intent == "ask_followup" or is_topicless(question)):
-        add(topic, 1.0)
-    elif topic in known and not aliases and max(scores.values(), default=0.0) < 0.5:
-        add(topic, 0.5)
+    if topic in known and not any(specific for _, specific in named):
+        # The previous topic is the likeliest subject of a question that names no service.
+        if is_topicless(question):
+            add(topic, 1.0)
+        elif intent == "ask_followup" or mentions_a_fact(next(e for e in index.entries if e["id"] == topic), question):
+            add(topic, 0.5)
+        else:
+            add(topic, 0.25)
+        if hits and hits[0].key == topic:
+            add(topic, 0.25)
     if not scores:
         return None, 0.0, []
     ranked = sorted(scores, key=lambda eid: -scores[eid])
     return ranked[0], min(scores[ranked[0]], 1.0), ranked[1:4]
 
 
-def choose_fact(entry: dict[str, Any], question: str, lang: str) -> Optional[dict[str, Any]]:
+def choose_fact(entry: dict[str, Any], question: str, lang: str) -> dict[str, Any] | None:
     """The fact of an entry that best answers the question (its first fact by default)."""
     facts = entry["facts"]
     if not facts:
@@ -188,8 +213,7 @@ def choose_fact(entry: dict[str, Any], question: str, lang: str) -> Optional[dic
         if unit and unit in (fact.get("figure") or ""):
             value += 3.0
         for word in fact["keywords"]["zh"] + fact["keywords"]["en"]:
-            word = normalize(word)
-            if word and (word in text if has_cjk(word) else re.search(rf"\b{re.escape(word)}", text)):
+            if _keyword_in(word, text):
                 value += 1.0 + 0.1 * len(word)
         return value, -position
 
@@ -209,7 +233,7 @@ def _with_year(text: str, lang: str) -> str:
     return f"2022年:{text}" if lang == "zh" else f"In 2022: {text}"
 
 
-def source_of(entry: dict[str, Any], fact: Optional[dict[str, Any]]) -> dict[str, Any]:
+def source_of(entry: dict[str, Any], fact: dict[str, Any] | None) -> dict[str, Any]:
     """The citation of an answer: the report quote and sentence, or the staff member who added it."""
     if fact and fact.get("source") == "staff":
         return {"type": "staff", "entry": entry["id"], "fact": fact["key"], "who": fact.get("created_by")}
@@ -234,7 +258,11 @@ def buttons_for(entry: dict[str, Any], lang: str, entries: dict[str, dict[str, A
 
 
 def answer_entry(
-    entry: dict[str, Any], question: str, lang: str, entries: dict[str, dict[str, Any]], centre_id: str = "service_centre"
+    entry: dict[str, Any],
+    question: str,
+    lang: str,
+    entries: dict[str, dict[str, Any]],
+    centre_id: str = "service_centre",
 ) -> Reply:
     """The answer about one entry: the fact asked for, or the staff field asked for, or an honest gap."""
     title = entry["title"][lang]
@@ -252,7 +280,14 @@ def answer_entry(
                 value=value,
                 date=str(entry.get("updated_at", ""))[:10] or "-",
             )
-            return Reply(text, "field", buttons, entry["id"], fact["key"] if fact else None, {"type": "staff", "entry": entry["id"], "field": wanted})
+            return Reply(
+                text,
+                "field",
+                buttons,
+                entry["id"],
+                fact["key"] if fact else None,
+                {"type": "staff", "entry": entry["id"], "field": wanted},
+            )
         parts = [t("field_unknown", lang, title=title, field=FIELD_NAMES[wanted][lang])]
         centre = entries.get(centre_id)
         if centre and centre["id"] != entry["id"]:
@@ -263,7 +298,14 @@ def answer_entry(
                     break
         if fact:
             parts.append(t("what_i_know", lang, fact=_with_year(fact[lang], lang) + _staff_note(fact, lang)))
-        return Reply("\n".join(parts), "field_unknown", buttons, entry["id"], fact["key"] if fact else None, source_of(entry, fact))
+        return Reply(
+            "\n".join(parts),
+            "field_unknown",
+            buttons,
+            entry["id"],
+            fact["key"] if fact else None,
+            source_of(entry, fact),
+        )
     if fact is None:
         return Reply(entry["summary"][lang], "answer", buttons, entry["id"], None, source_of(entry, None))
     lines = [_with_year(fact[lang], lang) + _staff_note(fact, lang)]
@@ -271,10 +313,12 @@ def answer_entry(
     if others:
         lines.append(t("also", lang, facts=" ".join(others)))
     lines.append(t("source_line", lang, report=REPORT_NAME[lang]) if fact.get("source") != "staff" else "")
-    return Reply("\n".join(line for line in lines if line), "answer", buttons, entry["id"], fact["key"], source_of(entry, fact))
+    return Reply(
+        "\n".join(line for line in lines if line), "answer", buttons, entry["id"], fact["key"], source_of(entry, fact)
+    )
 
 
-def staff_value(entry: dict[str, Any], name: str, lang: str) -> Optional[str]:
+def staff_value(entry: dict[str, Any], name: str, lang: str) -> str | None:
     value = (entry.get("staff") or {}).get(name) or {}
     other = "en" if lang == "zh" else "zh"
     text = value.get(lang) or value.get(other)
@@ -292,10 +336,10 @@ def answer_question(
     question: str,
     lang: str,
     index: KnowledgeIndex,
-    intent: Optional[str],
+    intent: str | None,
     confidence: float,
     ranking: list[dict[str, Any]],
-    topic: Optional[str],
+    topic: str | None,
     low_confidence: bool = False,
 ) -> Reply:
     """Answer a resident's question; when unsure, offer choices, then the report, then say so."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from typing import Any, Optional
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
@@ -35,7 +35,7 @@ class KbAction(Action, ABC):
         """The resident's latest message text."""
         return (tracker.latest_message or {}).get("text") or ""
 
-    def language(self, tracker: Tracker, index: Optional[KnowledgeIndex] = None) -> str:
+    def language(self, tracker: Tracker, index: KnowledgeIndex | None = None) -> str:
         """This message's language; a button payload ("/intent") keeps the conversation's language."""
         text = self.question(tracker)
         if not text.strip() or text.startswith("/"):

@@ -44,7 +44,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "zh": "请先问我一个具体的服务,比如“尊老金发了多少?”",
         "en": "Please ask me about a service first, for example “How much elder allowance was paid?”",
     },
-    "did_you_mean": {"zh": "我不太确定您想问哪一项,您是想问:", "en": "I'm not sure which service you mean. Did you mean:"},
+    "did_you_mean": {
+        "zh": "我不太确定您想问哪一项,您是想问:",
+        "en": "I'm not sure which service you mean. Did you mean:",
+    },
     "sentence_hit": {
         "zh": "没有找到对应的服务条目,工作报告中最相关的一句是:\n“{sentence}”",
         "en": "I found no matching service entry. The closest passage of the work report (in Chinese) is:\n“{sentence}”",

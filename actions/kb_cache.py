@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from typing import Optional
 
 from bot import settings
 from kb.db import session_factory
@@ -14,7 +13,7 @@ _lock = threading.Lock()
 _cache: dict[str, tuple[int, KnowledgeIndex]] = {}
 
 
-def current_index(url: Optional[str] = None) -> KnowledgeIndex:
+def current_index(url: str | None = None) -> KnowledgeIndex:
     """The index of the KB as it is now; staff edits show at the next question, without restarts."""
     url = url or settings.KB_DATABASE_URL
     with session_factory(url)() as session:

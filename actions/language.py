@@ -17,7 +17,9 @@ class ActionDetectLanguage(KbAction):
     def name(self) -> str:
         return "action_detect_language"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         try:
             index = self.index()
         except SQLAlchemyError:

@@ -21,7 +21,9 @@ class AnswerAction(KbAction):
 
     low_confidence = False
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         try:
             index = self.index()
             lang = self.language(tracker, index)
@@ -70,7 +72,9 @@ class ActionShowSource(KbAction):
     def name(self) -> str:
         return "action_show_source"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         try:
             index = self.index()
         except SQLAlchemyError as err:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import List, Text
 
 import zhconv
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -16,7 +15,7 @@ from rasa.shared.nlu.training_data.message import Message
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\ufeff]")
 
 
-def normalize_text(text: Text) -> Text:
+def normalize_text(text: str) -> str:
     """NFKC (full-width to half-width), no control characters, traditional to simplified Chinese."""
     text = _CONTROL.sub(" ", unicodedata.normalize("NFKC", text))
     return zhconv.convert(text, "zh-cn")
@@ -30,7 +29,7 @@ class ZhitangTokenizer(JiebaTokenizer):
     which misaligns tokens and features (Rasa issue #7910).
     """
 
-    def tokenize(self, message: Message, attribute: Text) -> List[Token]:
+    def tokenize(self, message: Message, attribute: str) -> list[Token]:
         """Normalise the message text in place, then tokenize without whitespace tokens."""
         if attribute == TEXT:
             message.set(TEXT, normalize_text(message.get(TEXT)))

@@ -124,7 +124,9 @@ def build(session: Session, entries: list[dict[str, Any]], report: str, user: st
             apply_dict(entry, item, sentences, user)
             session.add(entry)
             session.flush()
-            session.add(Revision(entry_id=eid, revision=entry.revision, action="create", changed_by=user, after=to_dict(entry)))
+            session.add(
+                Revision(entry_id=eid, revision=entry.revision, action="create", changed_by=user, after=to_dict(entry))
+            )
             result.created.append(eid)
             continue
         if entry.staff_edited:
@@ -142,7 +144,14 @@ def build(session: Session, entries: list[dict[str, Any]], report: str, user: st
         entry.updated_by, entry.updated_at = user, utcnow()
         session.flush()
         session.add(
-            Revision(entry_id=eid, revision=entry.revision, action="update", changed_by=user, before=before, after=to_dict(entry))
+            Revision(
+                entry_id=eid,
+                revision=entry.revision,
+                action="update",
+                changed_by=user,
+                before=before,
+                after=to_dict(entry),
+            )
         )
         result.updated.append(eid)
     for eid, entry in existing.items():
@@ -150,7 +159,16 @@ def build(session: Session, entries: list[dict[str, Any]], report: str, user: st
             before = to_dict(entry)
             entry.retired, entry.updated_by, entry.updated_at = True, user, utcnow()
             session.flush()
-            session.add(Revision(entry_id=eid, revision=entry.revision, action="retire", changed_by=user, before=before, after=to_dict(entry)))
+            session.add(
+                Revision(
+                    entry_id=eid,
+                    revision=entry.revision,
+                    action="retire",
+                    changed_by=user,
+                    before=before,
+                    after=to_dict(entry),
+                )
+            )
             result.retired.append(eid)
     bump_version(session)
     return result

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Optional
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
@@ -13,7 +12,7 @@ from bot import settings
 from kb.models import Base
 
 
-def get_engine(url: Optional[str] = None) -> Engine:
+def get_engine(url: str | None = None) -> Engine:
     """The engine for a database URL (the configured KB database by default)."""
     return _engine(url or settings.KB_DATABASE_URL)  # cached by the URL it resolves to, not by None
 
@@ -40,11 +39,11 @@ def _engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
-def session_factory(url: Optional[str] = None) -> sessionmaker[Session]:
+def session_factory(url: str | None = None) -> sessionmaker[Session]:
     """A session factory bound to the KB database; callers own `with Session() as s:`."""
     return sessionmaker(get_engine(url), expire_on_commit=False)
 
 
-def create_schema(url: Optional[str] = None) -> None:
+def create_schema(url: str | None = None) -> None:
     """Create any missing table."""
     Base.metadata.create_all(get_engine(url))

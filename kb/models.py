@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any, Optional
+from typing import Any
 
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -38,22 +38,22 @@ class Entry(Base):
     aliases_en: Mapped[list[str]] = mapped_column(default=list)
     related: Mapped[list[str]] = mapped_column(default=list)
     # Staff-only fields: empty until staff fill them; the bot never invents them.
-    office_zh: Mapped[Optional[str]] = mapped_column(Text)
-    office_en: Mapped[Optional[str]] = mapped_column(Text)
-    address_zh: Mapped[Optional[str]] = mapped_column(Text)
-    address_en: Mapped[Optional[str]] = mapped_column(Text)
-    hours_zh: Mapped[Optional[str]] = mapped_column(Text)
-    hours_en: Mapped[Optional[str]] = mapped_column(Text)
-    phone_zh: Mapped[Optional[str]] = mapped_column(Text)
-    phone_en: Mapped[Optional[str]] = mapped_column(Text)
-    documents_zh: Mapped[Optional[str]] = mapped_column(Text)
-    documents_en: Mapped[Optional[str]] = mapped_column(Text)
-    how_to_apply_zh: Mapped[Optional[str]] = mapped_column(Text)
-    how_to_apply_en: Mapped[Optional[str]] = mapped_column(Text)
-    eligibility_zh: Mapped[Optional[str]] = mapped_column(Text)  # who qualifies, how much each gets
-    eligibility_en: Mapped[Optional[str]] = mapped_column(Text)
-    link_zh: Mapped[Optional[str]] = mapped_column(Text)
-    link_en: Mapped[Optional[str]] = mapped_column(Text)
+    office_zh: Mapped[str | None] = mapped_column(Text)
+    office_en: Mapped[str | None] = mapped_column(Text)
+    address_zh: Mapped[str | None] = mapped_column(Text)
+    address_en: Mapped[str | None] = mapped_column(Text)
+    hours_zh: Mapped[str | None] = mapped_column(Text)
+    hours_en: Mapped[str | None] = mapped_column(Text)
+    phone_zh: Mapped[str | None] = mapped_column(Text)
+    phone_en: Mapped[str | None] = mapped_column(Text)
+    documents_zh: Mapped[str | None] = mapped_column(Text)
+    documents_en: Mapped[str | None] = mapped_column(Text)
+    how_to_apply_zh: Mapped[str | None] = mapped_column(Text)
+    how_to_apply_en: Mapped[str | None] = mapped_column(Text)
+    eligibility_zh: Mapped[str | None] = mapped_column(Text)  # who qualifies, how much each gets
+    eligibility_en: Mapped[str | None] = mapped_column(Text)
+    link_zh: Mapped[str | None] = mapped_column(Text)
+    link_en: Mapped[str | None] = mapped_column(Text)
     # Bookkeeping for the staff admin: optimistic locking, who/when, soft delete.
     revision: Mapped[int] = mapped_column(Integer, default=1)
     source: Mapped[str] = mapped_column(String(16), default="report")  # report | staff
@@ -62,7 +62,7 @@ class Entry(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     retired: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
 
-    facts: Mapped[list["Fact"]] = relationship(
+    facts: Mapped[list[Fact]] = relationship(
         back_populates="entry", order_by="Fact.position", cascade="all, delete-orphan"
     )
 
@@ -76,7 +76,7 @@ class Entry(Base):
         """Summary in the given language."""
         return self.summary_zh if lang == "zh" else self.summary_en
 
-    def staff_field(self, name: str, lang: str) -> Optional[str]:
+    def staff_field(self, name: str, lang: str) -> str | None:
         """A staff-only field in the language asked, falling back to the other language."""
         other = "en" if lang == "zh" else "zh"
         value = getattr(self, f"{name}_{lang}") or getattr(self, f"{name}_{other}")
@@ -94,14 +94,14 @@ class Fact(Base):
     key: Mapped[str] = mapped_column(String(64))
     position: Mapped[int] = mapped_column(Integer, default=0)
     kind: Mapped[str] = mapped_column(String(16), default="statement")  # amount|count|rate|statement
-    figure: Mapped[Optional[str]] = mapped_column(String(64))
-    figure_en: Mapped[Optional[str]] = mapped_column(String(64))
+    figure: Mapped[str | None] = mapped_column(String(64))
+    figure_en: Mapped[str | None] = mapped_column(String(64))
     text_zh: Mapped[str] = mapped_column(Text)
     text_en: Mapped[str] = mapped_column(Text)
     keywords_zh: Mapped[list[str]] = mapped_column(default=list)
     keywords_en: Mapped[list[str]] = mapped_column(default=list)
-    quote: Mapped[Optional[str]] = mapped_column(Text)  # verbatim from the report; None for staff facts
-    sentence: Mapped[Optional[str]] = mapped_column(Text)  # the whole report sentence holding the quote
+    quote: Mapped[str | None] = mapped_column(Text)  # verbatim from the report; None for staff facts
+    sentence: Mapped[str | None] = mapped_column(Text)  # the whole report sentence holding the quote
     source: Mapped[str] = mapped_column(String(16), default="report")  # report | staff
     created_by: Mapped[str] = mapped_column(String(100), default=BUILD_USER)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -125,8 +125,8 @@ class Revision(Base):
     action: Mapped[str] = mapped_column(String(16))  # create | update | retire | restore
     changed_by: Mapped[str] = mapped_column(String(100))
     changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    before: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
-    after: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class ReportSentence(Base):
@@ -150,7 +150,7 @@ class UnansweredQuestion(Base):
     count: Mapped[int] = mapped_column(Integer, default=1)
     first_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    entry_id: Mapped[Optional[str]] = mapped_column(String(64))  # set when staff attach it
+    entry_id: Mapped[str | None] = mapped_column(String(64))  # set when staff attach it
 
 
 class KbState(Base):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -29,13 +29,13 @@ def _with_meta(entry: Entry) -> dict[str, Any]:
     data = to_dict(entry)
     data["updated_by"], data["updated_at"] = entry.updated_by, entry.updated_at.isoformat()
     facts = [f for f in entry.facts if not f.retired]
-    for item, fact in zip(data["facts"], facts):
+    for item, fact in zip(data["facts"], facts, strict=True):
         item["created_at"] = fact.created_at.isoformat()
         item["sentence"] = fact.sentence
     return data
 
 
-def get_entry(session: Session, entry_id: str) -> Optional[Entry]:
+def get_entry(session: Session, entry_id: str) -> Entry | None:
     """One entry by id, or None."""
     return session.get(Entry, entry_id)
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import math
-from collections import Counter
+from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 import bm25s
 import numpy as np
@@ -30,10 +31,16 @@ def entry_terms(entry: dict[str, Any]) -> list[str]:
 def entry_document(entry: dict[str, Any]) -> str:
     """The text an entry is found by: names twice (they matter most), then summary and facts."""
     names = " ".join([entry["title"]["zh"], entry["title"]["en"], *entry["aliases"]["zh"], *entry["aliases"]["en"]])
-    facts = " ".join(
-        " ".join([f["zh"], f["en"], *f["keywords"]["zh"], *f["keywords"]["en"]]) for f in entry["facts"]
-    )
+    facts = " ".join(" ".join([f["zh"], f["en"], *f["keywords"]["zh"], *f["keywords"]["en"]]) for f in entry["facts"])
     return " ".join([names, names, entry["summary"]["zh"], entry["summary"]["en"], facts])
+
+
+def _parts(name: str) -> set[str]:
+    """Every contiguous part of a name: runs of two or more characters, or of whole English words."""
+    if name.isascii():
+        words = _spaced(name).split()
+        return {" ".join(words[i:j]) for i in range(len(words)) for j in range(i + 1, len(words) + 1)}
+    return {name[i:j] for i in range(len(name)) for j in range(i + 2, len(name) + 1)}
 
 
 def _spaced(text: str) -> str:
@@ -91,6 +98,11 @@ class KnowledgeIndex:
             ),
             key=lambda pair: -len(pair[0]),
         )
+        owners: dict[str, set[str]] = defaultdict(set)
+        for alias, eid in self.aliases:
+            for part in _parts(alias):
+                owners[part].add(eid)
+        self.generic = {alias for alias, eid in self.aliases if owners[alias] - {eid}}
 
     def search_entries(self, query: str, k: int = 3) -> list[Hit]:
         """Entries ranked by BM25 for a question."""
@@ -103,15 +115,20 @@ class KnowledgeIndex:
 
     def alias_hits(self, query: str) -> list[str]:
         """Entries named in the question by a title or alias, longest name first, each once."""
+        return [eid for eid, _ in self.named(query)]
+
+    def named(self, query: str) -> list[tuple[str, bool]]:
+        """Entries named in the question, each with whether a name specific to it matched.
+
+        A name is generic when it is part of another entry's name (医保 in 医保报销).
+        """
         text = normalize(query)
-        seen: list[str] = []
+        spaced = f" {_spaced(text)} "
+        found: dict[str, bool] = {}
         for alias, eid in self.aliases:
-            if eid in seen:
+            if found.get(eid):
                 continue
-            if alias.isascii():
-                hit = f" {_spaced(alias)} " in f" {_spaced(text)} "
-            else:
-                hit = alias in text
+            hit = f" {_spaced(alias)} " in spaced if alias.isascii() else alias in text
             if hit:
-                seen.append(eid)
-        return seen
+                found[eid] = found.get(eid, False) or alias not in self.generic
+        return list(found.items())

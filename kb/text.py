@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from functools import lru_cache
-from typing import Iterable
 
 import jieba
 import Stemmer
@@ -27,7 +27,9 @@ STOPWORDS_ZH = set(
     "全年 累计 达 达到 共 约 余 多 情况 吧? ? ! , 。 ， ？ ！ 、 ： ； “ ” ‘ ’ （ ） ( )".split()
 )
 # Characters of the question frame; a bigram holding one is noise, not topic.
-FUNCTION_CHARS = set("的了吗呢啊哦呀吧么嘛啥是有在和与我你他她们这那就都也还请问想能会要什么怎样几哪为谁给让被把对从到个一下")
+FUNCTION_CHARS = set(
+    "的了吗呢啊哦呀吧么嘛啥是有在和与我你他她们这那就都也还请问想能会要什么怎样几哪为谁给让被把对从到个一下"
+)
 STOPWORDS_EN = set(
     "a an the of to in on at for and or is are was were be been do does did how what which who whom "
     "where when why can could would should will i me my we our you your it its this that there these "

@@ -77,9 +77,7 @@ ANSWERS = [
 ]
 
 
-@pytest.mark.parametrize(
-    "text, intent, slots, expected, topic, fact, lang", ANSWERS, ids=[a[0] for a in ANSWERS]
-)
+@pytest.mark.parametrize("text, intent, slots, expected, topic, fact, lang", ANSWERS, ids=[a[0] for a in ANSWERS])
 async def test_answer_service(
     kb_url, entries, report_text, dispatcher, make_tracker, domain, text, intent, slots, expected, topic, fact, lang
 ):
@@ -101,7 +99,9 @@ async def test_answer_service(
     assert quote in report_text
     assert source["sentence"] in report_sentences(report_text)
     assert message["custom"]["kind"] == "answer"
-    assert {"title": "查看原文出处" if lang == "zh" else "Show the source", "payload": "/show_source"} in message["buttons"]
+    assert {"title": "查看原文出处" if lang == "zh" else "Show the source", "payload": "/show_source"} in message[
+        "buttons"
+    ]
 
 
 async def test_answer_uses_slot_language_for_a_button_payload(kb_url, dispatcher, make_tracker, domain):
@@ -179,7 +179,9 @@ async def test_show_source_after_an_answer_quotes_the_report(kb_url, report_text
     assert text.startswith("出处(2022年支塘镇政府工作报告)")
 
 
-async def test_show_source_in_english_quotes_the_fact_asked_about(kb_url, report_text, dispatcher, make_tracker, domain):
+async def test_show_source_in_english_quotes_the_fact_asked_about(
+    kb_url, report_text, dispatcher, make_tracker, domain
+):
     slots = {"topic": "medical_reimbursement", "fact": "amount", "language": "en"}
     await ActionShowSource().run(dispatcher, make_tracker("/show_source", "show_source", slots=slots), domain)
     text = dispatcher.messages[0]["text"]
@@ -276,7 +278,9 @@ def _unavailable_by_error(monkeypatch, tmp_path):
     monkeypatch.setattr(actions.base, "current_index", down)
 
 
-@pytest.mark.parametrize("make_unavailable", [_unavailable_by_path, _unavailable_by_error], ids=["bad_path", "db_error"])
+@pytest.mark.parametrize(
+    "make_unavailable", [_unavailable_by_path, _unavailable_by_error], ids=["bad_path", "db_error"]
+)
 @pytest.mark.parametrize(
     "action, text, lang",
     [
@@ -298,8 +302,12 @@ async def test_kb_unavailable_is_said_not_raised(
     assert [m["text"] for m in dispatcher.messages] == [t("kb_unavailable", lang)]
 
 
-@pytest.mark.parametrize("make_unavailable", [_unavailable_by_path, _unavailable_by_error], ids=["bad_path", "db_error"])
-async def test_detect_language_works_without_the_kb(monkeypatch, tmp_path, dispatcher, make_tracker, domain, make_unavailable):
+@pytest.mark.parametrize(
+    "make_unavailable", [_unavailable_by_path, _unavailable_by_error], ids=["bad_path", "db_error"]
+)
+async def test_detect_language_works_without_the_kb(
+    monkeypatch, tmp_path, dispatcher, make_tracker, domain, make_unavailable
+):
     make_unavailable(monkeypatch, tmp_path)
     events = await ActionDetectLanguage().run(dispatcher, make_tracker("hello"), domain)
     assert events == [SlotSet("language", "en")]

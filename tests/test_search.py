@@ -101,12 +101,16 @@ def test_tokens_drop_question_words_and_stem_english():
         ("hello", "en"),
         ("What is 跨村通办?", "en"),
         ("尊老金發了多少錢", "zh"),
+        ("We are new residents (新市民) from Anhui, does the town arrange school places?", "en"),
+        ("我想问 elder allowance 的 amount", "zh"),
+        ("尊老金", "zh"),
     ],
 )
 def test_detect_language(index, text, lang):
     assert detect_language(text, index) == lang
 
 
-def test_detect_language_without_index_counts_any_chinese_as_chinese():
-    assert detect_language("How much is 尊老金 total?") == "zh"
+def test_detect_language_without_index_weighs_chinese_characters_against_english_words():
+    assert detect_language("How much is 尊老金 total?") == "en"  # 3 characters, 4 words
+    assert detect_language("尊老金 how much") == "zh"  # 3 characters, 2 words
     assert detect_language("hello") == "en"

@@ -8,8 +8,8 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import httpx
 import pytest
@@ -58,7 +58,9 @@ class Stack:
 
 def start(cmd: list[str], env: dict, log: Path) -> subprocess.Popen:
     """Start a server process in its own process group, logging to a file."""
-    return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True)
+    return subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True
+    )
 
 
 def stop(proc: subprocess.Popen) -> None:
@@ -91,8 +93,20 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(action_port)], env, tmp / "actions.log"
     )
     rasa = start(
-        [str(RASA_BIN), "run", "--model", "models", "--interface", "127.0.0.1", "--port", str(rasa_port),
-         "--endpoints", str(endpoints), "--credentials", "credentials.yml"],
+        [
+            str(RASA_BIN),
+            "run",
+            "--model",
+            "models",
+            "--interface",
+            "127.0.0.1",
+            "--port",
+            str(rasa_port),
+            "--endpoints",
+            str(endpoints),
+            "--credentials",
+            "credentials.yml",
+        ],
         env,
         tmp / "rasa.log",
     )
