@@ -54,8 +54,9 @@ run: env kb train ## Start the action server and Rasa (REST: http://localhost:50
 	mkdir -p var
 	$(VENV)/bin/honcho start -f Procfile
 
-unit: $(VENV)/.installed ## pytest: KB build, search, actions (no servers)
-	$(PY) -m pytest -q tests --ignore=tests/e2e
+unit: $(VENV)/.installed $(RASA_VENV)/.installed ## pytest: KB build, search, actions; the NLU component in the Rasa env
+	$(PY) -m pytest -q tests --ignore=tests/e2e --ignore=tests/rasa
+	cd tests/rasa && ../../$(RASA_VENV)/bin/python -m pytest -q
 
 validate: $(RASA_VENV)/.installed $(USERDICT) ## rasa data validate --fail-on-warnings
 	$(RASA) data validate --fail-on-warnings

@@ -160,3 +160,18 @@ class KbState(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     version: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Feedback(Base):
+    """A resident's 👍/👎 on one of the bot's answers, for staff."""
+
+    __tablename__ = "feedback"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session: Mapped[str] = mapped_column(String(64), index=True)
+    rating: Mapped[str] = mapped_column(String(4))  # up | down
+    question: Mapped[str | None] = mapped_column(String(500))
+    answer: Mapped[str | None] = mapped_column(Text)
+    entry_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    lang: Mapped[str | None] = mapped_column(String(2))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -1,0 +1,59 @@
+"""The custom tokenizer, in the Rasa environment: simplified text, no whitespace tokens, KB terms whole."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from rasa.engine.graph import ExecutionContext
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
+from rasa.shared.nlu.constants import TEXT
+from rasa.shared.nlu.training_data.message import Message
+
+from bot.nlu import ZhitangTokenizer, normalize_text
+
+
+@pytest.fixture
+def tokenizer(tmp_path: Path) -> ZhitangTokenizer:
+    """The tokenizer with a user dictionary holding two of the KB's terms."""
+    userdict = tmp_path / "dict"
+    userdict.mkdir()
+    (userdict / "userdict.txt").write_text("15分钟医保服务圈 2000 nz\n跨村通办 2000 nz\n", encoding="utf-8")
+    config = {**ZhitangTokenizer.get_default_config(), "dictionary_path": str(userdict)}
+    return ZhitangTokenizer.create(
+        config, LocalModelStorage(tmp_path / "storage"), Resource("tokenizer"), ExecutionContext(None)
+    )
+
+
+def tokens_of(tokenizer: ZhitangTokenizer, text: str) -> tuple[list[str], str]:
+    """Token texts and the message text after processing."""
+    message = Message({TEXT: text})
+    tokenizer.process([message])
+    return [t.text for t in message.get("text_tokens")], message.get(TEXT)
+
+
+def test_mixed_text_has_no_whitespace_tokens(tokenizer):
+    """Rasa #7910: spaces between Chinese and English must not become tokens."""
+    words, _ = tokens_of(tokenizer, "我想问 medical insurance 报销 多少")
+    assert words and all(w.strip() for w in words)
+    assert "medical" in words and "insurance" in words
+
+
+def test_traditional_is_simplified_before_tokenizing(tokenizer):
+    """醫保報銷 is tokenized as 医保报销, and the message text itself is simplified."""
+    words, text = tokens_of(tokenizer, "醫保報銷了多少錢")
+    assert text == "医保报销了多少钱"
+    assert "钱" in words and "錢" not in "".join(words)
+
+
+def test_kb_terms_are_single_tokens(tokenizer):
+    """The user dictionary keeps the service names whole."""
+    words, _ = tokens_of(tokenizer, "15分钟医保服务圈和跨村通办是什么")
+    assert "15分钟医保服务圈" in words and "跨村通办" in words
+
+
+@pytest.mark.parametrize("raw, clean", [("ＡＢＣ１２３？", "ABC123?"), ("尊老金\x00\x1b", "尊老金  "), ("尊老金", "尊老金")])
+def test_normalize_text(raw, clean):
+    """Full-width to half-width, control characters out, simplified Chinese."""
+    assert normalize_text(raw) == clean
