@@ -174,7 +174,6 @@ def choose_entry(
     if intent and intent.startswith("ask_") and not ranking:
         add(intent[4:], confidence)
     named = index.named(question)
-    aliases = [eid for eid, _ in named]
     for rank, (eid, specific) in enumerate(named[:3]):
         add(eid, (0.6 if rank == 0 else 0.3) if specific else 0.25)
     hits = index.search_entries(strip_field_words(question), k=3)

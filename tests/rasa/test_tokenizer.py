@@ -53,7 +53,9 @@ def test_kb_terms_are_single_tokens(tokenizer):
     assert "15分钟医保服务圈" in words and "跨村通办" in words
 
 
-@pytest.mark.parametrize("raw, clean", [("ＡＢＣ１２３？", "ABC123?"), ("尊老金\x00\x1b", "尊老金  "), ("尊老金", "尊老金")])
+@pytest.mark.parametrize(
+    "raw, clean", [("ＡＢＣ１２３？", "ABC123?"), ("尊老金\x00\x1b", "尊老金  "), ("尊老金", "尊老金")]
+)
 def test_normalize_text(raw, clean):
     """Full-width to half-width, control characters out, simplified Chinese."""
     assert normalize_text(raw) == clean
