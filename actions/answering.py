@@ -229,7 +229,7 @@ def _with_year(text: str, lang: str) -> str:
     """Make sure an answer says which year its figure is from."""
     if "2022" in text:
         return text
-    return f"2022年:{text}" if lang == "zh" else f"In 2022: {text}"
+    return f"2022年：{text}" if lang == "zh" else f"In 2022: {text}"
 
 
 def source_of(entry: dict[str, Any], fact: dict[str, Any] | None) -> dict[str, Any]:

@@ -91,7 +91,7 @@ async def test_answer_service(
     if lang == "en":
         assert not has_cjk(message["text"]), message["text"]
     else:
-        assert "来源:2022年支塘镇政府工作报告" in message["text"]
+        assert "来源：2022年支塘镇政府工作报告" in message["text"]
     source = message["custom"]["source"]
     quote = _fact(entries, topic, fact)["quote"]
     assert source["type"] == "report"
@@ -176,7 +176,7 @@ async def test_show_source_after_an_answer_quotes_the_report(kb_url, report_text
     assert sentence in report_sentences(report_text)
     assert "发放尊老金1428.35万元" in sentence
     assert f"“{sentence}”" in text
-    assert text.startswith("出处(2022年支塘镇政府工作报告)")
+    assert text.startswith("出处（2022年支塘镇政府工作报告）")
 
 
 async def test_show_source_in_english_quotes_the_fact_asked_about(
