@@ -81,9 +81,7 @@ def detect_language(text: str, index: KnowledgeIndex | None = None) -> str:
     if not words:
         return "zh"
     if index is not None:
-        for alias, _ in index.aliases:
-            if has_cjk(alias):
-                text = text.replace(alias, " ")
+        text = index.without_names(text)
     chinese = len(re.findall(r"[\u3400-\u9fff]", text))
     return "zh" if chinese >= words else "en"
 

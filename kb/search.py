@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import ahocorasick
 import bm25s
 import numpy as np
 
@@ -65,7 +66,9 @@ class _Bm25:
         if not self.size or not query:
             return []
         scores = self.model.get_scores(query)
-        top = np.argsort(-scores)[:k]
+        k = min(k, self.size)
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.argsort(-scores[top])]
         total = sum(self.idf(t) for t in query)
         out = []
         for i in top:
@@ -103,6 +106,9 @@ class KnowledgeIndex:
             for part in _parts(alias):
                 owners[part].add(eid)
         self.generic = {alias for alias, eid in self.aliases if owners[alias] - {eid}}
+        # Aho-Corasick automatons find every name in one pass, however many entries there are.
+        self._chinese_names = _automaton((alias, eid) for alias, eid in self.aliases if not alias.isascii())
+        self._english_names = _automaton((f" {_spaced(a)} ", eid) for a, eid in self.aliases if a.isascii())
 
     def search_entries(self, query: str, k: int = 3) -> list[Hit]:
         """Entries ranked by BM25 for a question."""
@@ -118,17 +124,38 @@ class KnowledgeIndex:
         return [eid for eid, _ in self.named(query)]
 
     def named(self, query: str) -> list[tuple[str, bool]]:
-        """Entries named in the question, each with whether a name specific to it matched.
+        """Entries named in the question, longest name first, each with whether a name specific to it matched.
 
         A name is generic when it is part of another entry's name (医保 in 医保报销).
         """
         text = normalize(query)
-        spaced = f" {_spaced(text)} "
+        matches = [*_find(self._chinese_names, text), *_find(self._english_names, f" {_spaced(text)} ")]
         found: dict[str, bool] = {}
-        for alias, eid in self.aliases:
-            if found.get(eid):
-                continue
-            hit = f" {_spaced(alias)} " in spaced if alias.isascii() else alias in text
-            if hit:
-                found[eid] = found.get(eid, False) or alias not in self.generic
+        for alias, eid in sorted(matches, key=lambda m: -len(m[0].strip())):
+            found[eid] = found.get(eid, False) or alias.strip() not in self.generic
         return list(found.items())
+
+    def without_names(self, text: str) -> str:
+        """The text with every Chinese KB name cut out (to judge the language of what is left)."""
+        text = normalize(text)
+        for alias, _ in sorted(_find(self._chinese_names, text), key=lambda m: -len(m[0])):
+            text = text.replace(alias, " ")
+        return text
+
+
+def _automaton(names: Iterable[tuple[str, str]]) -> ahocorasick.Automaton | None:
+    automaton = ahocorasick.Automaton()
+    for name, eid in names:
+        existing = automaton.get(name, ())
+        automaton.add_word(name, (*existing, (name, eid)))
+    if not len(automaton):
+        return None
+    automaton.make_automaton()
+    return automaton
+
+
+def _find(automaton: ahocorasick.Automaton | None, text: str) -> list[tuple[str, str]]:
+    """Every (name, entry id) of the automaton found in the text."""
+    if automaton is None:
+        return []
+    return [pair for _, pairs in automaton.iter(text) for pair in pairs]
