@@ -17,7 +17,8 @@ from kb.text import has_cjk, normalize, tokens
 # Words that ask for a staff-only field rather than a figure.
 FIELD_PATTERNS = {
     "phone": r"电话|号码|联系方式|热线|手机|打给|phone|call|hotline|contact number|telephone",
-    "address": r"地址|在哪|哪里|在什么地方|怎么走|位置|哪儿|address|where|location|located|how to get there",
+    "address": r"地址|在哪|哪里|在什么地方|怎么走|怎么去|位置|哪儿|address|where|location|located|directions|"
+    r"how (do|can) i get to|how to get (to|there)",
     "hours": r"几点|办公时间|开放时间|上班时间|营业时间|工作时间|开门|关门|营业|工作日|周末|什么时候开|"
     r"opening hours|office hours|hours|what time|when (is|are) .*open|open on|closed on",
     "documents": r"材料|证件|带什么|需要带|资料|身份证|户口本|documents?|papers|bring|certificate|paperwork",
@@ -359,4 +360,6 @@ def answer_question(
             [{"title": BUTTONS["human"][lang], "payload": "/request_human"}],
             source={"type": "report", "report": REPORT_NAME, "sentence": sentence},
         )
+    if intent == "out_of_scope":
+        return Reply(t("out_of_scope", lang), "out_of_scope")
     return Reply(t("dont_know", lang), "dont_know", [{"title": BUTTONS["human"][lang], "payload": "/request_human"}])

@@ -13,7 +13,7 @@ from actions.i18n import REPORT_NAME, t
 from kb.db import session_factory
 from kb.queries import record_unanswered
 
-UNANSWERED_KINDS = {"dont_know", "field_unknown", "did_you_mean", "sentence"}
+UNANSWERED_KINDS = {"dont_know", "out_of_scope", "field_unknown", "did_you_mean", "sentence"}
 
 
 class AnswerAction(KbAction):

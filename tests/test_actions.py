@@ -224,7 +224,7 @@ async def test_low_confidence_gibberish_says_dont_know_and_is_recorded(kb_url, m
 
     for expected_count in (1, 2):
         dispatcher = CollectingDispatcher()
-        tracker = make_tracker("asdkjh qwe", "out_of_scope", confidence=0.31)
+        tracker = make_tracker("asdkjh qwe", "nlu_fallback", confidence=0.31)
         events = await ActionTriageLowConfidence().run(dispatcher, tracker, domain)
         assert events == []
         assert dispatcher.messages[0]["text"] == t("dont_know", "en")
@@ -235,7 +235,7 @@ async def test_low_confidence_gibberish_says_dont_know_and_is_recorded(kb_url, m
 
 async def test_low_confidence_chinese_unrelated_question(kb_url, dispatcher, make_tracker, domain):
     await ActionTriageLowConfidence().run(dispatcher, make_tracker("今天天气怎么样", "out_of_scope", 0.4), domain)
-    assert dispatcher.messages[0]["text"] == t("dont_know", "zh")
+    assert dispatcher.messages[0]["text"] == t("out_of_scope", "zh")
     with session_factory(kb_url)() as session:
         assert [r.text for r in session.scalars(select(UnansweredQuestion))] == ["今天天气怎么样"]
 

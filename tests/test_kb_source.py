@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import ENTRIES_DIR, REPORT_PATH
 
+from bot import settings
 from kb.models import STAFF_FIELDS
 from kb.source import FACT_KINDS, SourceError, load_checked, report_sentences, validate
 from kb.text import has_cjk
@@ -24,7 +24,7 @@ def test_real_source_validates_clean(entries, report_text):
 
 
 def test_load_checked_returns_entries_and_report(report_text):
-    loaded, report = load_checked(ENTRIES_DIR, REPORT_PATH)
+    loaded, report = load_checked(settings.ENTRIES_DIR, settings.REPORT_PATH)
     assert report == report_text
     sentences = report_sentences(report)
     for entry in loaded:
@@ -122,7 +122,7 @@ def test_load_checked_refuses_broken_source(tmp_path: Path, entries, breaker, me
     entries_dir.mkdir()
     (entries_dir / "all.yml").write_text(yaml.safe_dump(broken, allow_unicode=True), encoding="utf-8")
     with pytest.raises(SourceError) as err:
-        load_checked(entries_dir, REPORT_PATH)
+        load_checked(entries_dir, settings.REPORT_PATH)
     assert "refused" in str(err.value)
     assert message in str(err.value)
 
@@ -132,7 +132,7 @@ def test_written_copy_of_real_source_is_accepted(tmp_path: Path, entries):
     entries_dir = tmp_path / "entries"
     entries_dir.mkdir()
     (entries_dir / "all.yml").write_text(yaml.safe_dump(entries, allow_unicode=True), encoding="utf-8")
-    loaded, _ = load_checked(entries_dir, REPORT_PATH)
+    loaded, _ = load_checked(entries_dir, settings.REPORT_PATH)
     assert [e["id"] for e in loaded] == [e["id"] for e in entries]
 
 
