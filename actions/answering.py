@@ -16,7 +16,9 @@ from kb.text import has_cjk, normalize, tokens
 
 # Words that ask for a staff-only field rather than a figure.
 FIELD_PATTERNS = {
-    "phone": r"电话|号码|联系方式|热线|手机|打给|phone|call|hotline|contact number|telephone",
+    # "电话咨询" / "phone consultations" are services, not a request for a number.
+    "phone": r"电话(?!咨询)|号码|联系方式|热线|打给|打什么|phone(?! consult)|telephone(?! consult)|hotline|"
+    r"contact number|number to call|(who|what number) (do|can|should) i call",
     "address": r"地址|在哪|哪里|在什么地方|怎么走|怎么去|位置|哪儿|address|where|location|located|directions|"
     r"how (do|can) i get to|how to get (to|there)",
     "hours": r"几点|办公时间|开放时间|上班时间|营业时间|工作时间|开门|关门|营业|工作日|周末|什么时候开|"
