@@ -12,6 +12,10 @@ from rasa.nlu.tokenizers.tokenizer import Token
 from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 
+from bot import rasa_patches
+
+rasa_patches.apply()
+
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\ufeff]")
 
 

@@ -59,3 +59,19 @@ def test_kb_terms_are_single_tokens(tokenizer):
 def test_normalize_text(raw, clean):
     """Full-width to half-width, control characters out, simplified Chinese."""
     assert normalize_text(raw) == clean
+
+
+def test_action_response_validation_is_unchanged():
+    """The compiled validator accepts what Rasa accepts and still refuses a malformed response."""
+    from jsonschema import ValidationError
+    from rasa.core.actions.action import RemoteAction
+
+    from bot import rasa_patches
+
+    rasa_patches.apply()
+    action = RemoteAction("action_answer_service", None)
+    assert action._validate_action_result(
+        {"events": [{"event": "slot", "name": "topic", "value": "x"}], "responses": []}
+    )
+    with pytest.raises(ValidationError):
+        action._validate_action_result({"events": "not a list"})
