@@ -11,13 +11,16 @@ PIP_FLAGS := --quiet --disable-pip-version-check
 export PYTHONPATH := $(CURDIR)
 export ACTION_PORT ?= 5055
 export RASA_PORT ?= 5005
+export GATEWAY_PORT ?= 8000
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 
+CHROMIUM     := /usr/bin/chromium
+SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 USERDICT     := build/jieba/userdict.txt
 MODEL_INPUTS := config.yml domain.yml $(sort $(wildcard data/*/*.yml)) bot/nlu.py $(USERDICT)
 
-.PHONY: help env run test unit validate story-test e2e lint format kb userdict train cross-validate clean
+.PHONY: help env run test unit validate story-test e2e lint format kb userdict train cross-validate clean chromium screenshots
 
 help: ## Show this help
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -36,6 +39,12 @@ $(RASA_VENV)/.installed: requirements/rasa.txt
 
 env: $(VENV)/.installed $(RASA_VENV)/.installed ## Create both environments (actions/KB/gateway; Rasa 3.6 on Python 3.10)
 
+$(CHROMIUM):
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk fonts-noto-color-emoji
+
+chromium: $(CHROMIUM) ## Debian's Chromium for the browser tests (never `playwright install`)
+
 kb: $(VENV)/.installed ## Check the YAML entries against the report and load them into the KB (staff edits kept)
 	$(PY) -m kb build
 
@@ -50,7 +59,7 @@ train: $(RASA_VENV)/.installed $(USERDICT) ## Train the model unless data, confi
 	else mkdir -p models && $(RASA) train --fixed-model-name zhitang-$$hash --out models && \
 	  find models -name 'zhitang-*.tar.gz' ! -name "zhitang-$$hash.tar.gz" -delete; fi
 
-run: env kb train ## Start the action server and Rasa (REST: http://localhost:5005/webhooks/rest/webhook)
+run: env kb train ## Start everything: widget at http://localhost:8000, REST at http://localhost:5005/webhooks/rest/webhook
 	mkdir -p var
 	$(VENV)/bin/honcho start -f Procfile
 
@@ -64,10 +73,13 @@ validate: $(RASA_VENV)/.installed $(USERDICT) ## rasa data validate --fail-on-wa
 story-test: train ## rasa test on the test stories (both languages), failing on any prediction error
 	$(RASA) test core --stories tests/stories --fail-on-prediction-errors --out results/core
 
-e2e: env train ## End-to-end: start the action server and Rasa on free ports, ask the question set
+e2e: env train $(CHROMIUM) ## End-to-end on free ports: question sets over REST, the widget in headless Chromium
 	$(PY) -m pytest -q tests/e2e
 
 test: env kb lint unit validate story-test e2e ## The whole test suite
+
+screenshots: env train $(CHROMIUM) ## Retake docs/widget-*.png
+	ZHITANG_SCREENSHOTS=1 $(PY) -m pytest -q tests/e2e -k shots
 
 cross-validate: train ## Intent F1 by 5-fold cross-validation (slow; not part of make test)
 	$(RASA) test nlu --nlu data/nlu --cross-validation --folds 5 --out results/nlu-cv

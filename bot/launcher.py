@@ -132,8 +132,8 @@ def rasa_server(port: int, endpoints: Path, env: dict[str, str], log: Path, mode
 
 def gateway(port: int, env: dict[str, str], log: Path) -> Process:
     """The residents' web gateway on 127.0.0.1:port."""
-    cmd = [str(APP_PYTHON), "-m", "uvicorn", "bot.gateway.app:app", "--host", "127.0.0.1", "--port", str(port)]
-    return Process("gateway", cmd, env, log, f"http://127.0.0.1:{port}/healthz")
+    env = {**env, "GATEWAY_HOST": "127.0.0.1", "GATEWAY_PORT": str(port)}
+    return Process("gateway", [str(APP_PYTHON), "-m", "bot.gateway"], env, log, f"http://127.0.0.1:{port}/healthz")
 
 
 def write_endpoints(path: Path, action_url: str, tracker_db: Path) -> Path:

@@ -30,3 +30,29 @@ RASA_URL = os.environ.get("RASA_URL", "http://127.0.0.1:5005")
 ACTION_PORT = int(os.environ.get("ACTION_PORT", "5055"))
 RASA_PORT = int(os.environ.get("RASA_PORT", "5005"))
 GATEWAY_PORT = int(os.environ.get("GATEWAY_PORT", "8000"))
+
+# Web gateway (bot/gateway): proxies Rasa's REST channel for the residents' widget.
+GATEWAY_HOST = os.environ.get("GATEWAY_HOST", "127.0.0.1")  # 0.0.0.0 only without a reverse proxy in front
+RASA_TIMEOUT = float(os.environ.get("RASA_TIMEOUT", "15"))  # seconds before "temporarily unavailable"
+ALLOWED_ORIGINS = [
+    origin.strip()
+    for origin in os.environ.get(
+        "ALLOWED_ORIGINS", f"http://localhost:{GATEWAY_PORT},http://127.0.0.1:{GATEWAY_PORT}"
+    ).split(",")
+    if origin.strip()
+]
+CHAT_MAX_CHARS = int(os.environ.get("CHAT_MAX_CHARS", "500"))
+# `limits` storage URI: "memory://" for one process; "redis://host:6379" when several gateways share limits.
+RATE_LIMIT_STORAGE = os.environ.get("RATE_LIMIT_STORAGE", "memory://")
+RATE_LIMIT_SESSION = os.environ.get("RATE_LIMIT_SESSION", "20/minute")
+RATE_LIMIT_ADDRESS = os.environ.get("RATE_LIMIT_ADDRESS", "60/minute")
+
+# Staff admin (bot/admin, mounted at /admin by the gateway).
+# The session cookie's signing key; empty: a random key kept in $ZHITANG_VAR_DIR/admin-secret.key.
+ADMIN_SECRET_KEY = os.environ.get("ZHITANG_ADMIN_SECRET", "")
+ADMIN_SESSION_MAX_AGE = int(os.environ.get("ZHITANG_ADMIN_SESSION_MAX_AGE", str(8 * 3600)))  # seconds signed in
+ADMIN_COOKIE_SECURE = os.environ.get("ZHITANG_ADMIN_COOKIE_SECURE", "0") == "1"  # "1" behind HTTPS
+ADMIN_TIMEZONE = os.environ.get("ZHITANG_ADMIN_TIMEZONE", "Asia/Shanghai")  # how the admin shows times
+# The first admin, created by `python -m kb ensure-admin` (make run) when no admin exists yet.
+ADMIN_USER = os.environ.get("ZHITANG_ADMIN_USER", "")
+ADMIN_PASSWORD = os.environ.get("ZHITANG_ADMIN_PASSWORD", "")

@@ -117,3 +117,122 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     finally:
         stop(rasa)
         stop(actions)
+
+
+@pytest.fixture(scope="session")
+def embed_origin() -> str:
+    """The origin of another site that embeds the widget (allowed by the gateway's CORS settings)."""
+    return f"http://127.0.0.1:{free_port()}"
+
+
+@pytest.fixture(scope="session")
+def gateway(stack: Stack, embed_origin: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The web gateway (uvicorn) on a free port, in front of the stack's Rasa and KB; its base URL."""
+    tmp = tmp_path_factory.mktemp("gateway")
+    port = free_port()
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "RASA_URL": stack.rasa_url,
+        "KB_DATABASE_URL": stack.kb_url,
+        "GATEWAY_HOST": "127.0.0.1",
+        "GATEWAY_PORT": str(port),
+        "ALLOWED_ORIGINS": embed_origin,
+        # The browser tests share one address; the limits themselves are tested in tests/gateway.
+        "RATE_LIMIT_SESSION": "1000/minute",
+        "RATE_LIMIT_ADDRESS": "10000/minute",
+    }
+    proc = start([sys.executable, "-m", "bot.gateway"], env, tmp / "gateway.log")
+    try:
+        wait_until_up(f"http://127.0.0.1:{port}/healthz", proc, tmp / "gateway.log", timeout=60)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop(proc)
+
+
+CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's headless Chromium driven by Playwright (never a downloaded browser)."""
+    from playwright.sync_api import sync_playwright
+
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} missing: `apt-get install -y chromium` (make installs it)")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def open_page(browser, gateway):
+    """Open the town page in a fresh browser profile: open_page(locale="zh-CN", width=1280, height=800)."""
+    contexts = []
+
+    def _open(locale: str = "zh-CN", width: int = 1280, height: int = 800, path: str = "/"):
+        context = browser.new_context(locale=locale, viewport={"width": width, "height": height})
+        # nothing beyond 127.0.0.1 (the gateway, or a test page embedding the widget)
+        context.route(lambda url: not url.startswith("http://127.0.0.1:"), lambda route: route.abort())
+        contexts.append(context)
+        page = context.new_page()
+        page.errors = []  # uncaught script errors and console errors (a CSP violation is one)
+        page.on("pageerror", lambda err: page.errors.append(str(err)))
+        page.on("console", lambda msg: msg.type == "error" and page.errors.append(msg.text))
+        page.goto(path if path.startswith("http") else gateway + path)
+        return page
+
+    yield _open
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture(scope="session")
+def embed_page(gateway: str, embed_origin: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Another site's page (plain http.server) that embeds the widget with its one script tag; its URL."""
+    tmp = tmp_path_factory.mktemp("embed")
+    (tmp / "index.html").write_text(
+        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Village news</title></head>'
+        "<body><h1>Village news</h1>"
+        f'<script src="{gateway}/static/widget.js" data-gateway="{gateway}" data-lang="en" defer></script>'
+        "</body></html>",
+        encoding="utf-8",
+    )
+    port = embed_origin.rsplit(":", 1)[1]
+    cmd = [sys.executable, "-m", "http.server", port, "--bind", "127.0.0.1", "--directory", str(tmp)]
+    proc = start(cmd, dict(os.environ), tmp / "http.log")
+    try:
+        wait_until_up(f"{embed_origin}/index.html", proc, tmp / "http.log", timeout=30)
+        yield f"{embed_origin}/index.html"
+    finally:
+        stop(proc)
+
+
+@pytest.fixture(scope="session")
+def dead_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A gateway whose Rasa is not running (nothing listens at RASA_URL); its base URL."""
+    tmp = tmp_path_factory.mktemp("dead-gateway")
+    port = free_port()
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "GATEWAY_HOST": "127.0.0.1",
+        "GATEWAY_PORT": str(port),
+        "RASA_URL": f"http://127.0.0.1:{free_port()}",  # nothing listens there
+        "RASA_TIMEOUT": "3",
+    }
+    proc = start([sys.executable, "-m", "bot.gateway"], env, tmp / "gateway.log")
+    try:
+        wait_until_up(f"http://127.0.0.1:{port}/healthz", proc, tmp / "gateway.log", timeout=60)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop(proc)
