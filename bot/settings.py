@@ -27,6 +27,9 @@ SUGGEST_MIN_SCORE = float(os.environ.get("SUGGEST_MIN_SCORE", "0.3"))
 SEARCH_MIN_COVERAGE = float(os.environ.get("SEARCH_MIN_COVERAGE", "0.6"))
 
 RASA_URL = os.environ.get("RASA_URL", "http://127.0.0.1:5005")
+# Scale-out: several Rasa replicas behind the gateway (comma-separated); empty means just RASA_URL.
+RASA_URLS = [url.strip() for url in os.environ.get("RASA_URLS", "").split(",") if url.strip()]
+RASA_REPLICA_COOLDOWN = float(os.environ.get("RASA_REPLICA_COOLDOWN", "5"))  # seconds a failed replica is skipped
 ACTION_PORT = int(os.environ.get("ACTION_PORT", "5055"))
 RASA_PORT = int(os.environ.get("RASA_PORT", "5005"))
 GATEWAY_PORT = int(os.environ.get("GATEWAY_PORT", "8000"))

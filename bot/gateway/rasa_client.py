@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import time
+import zlib
 from typing import Any
 
 import httpx
@@ -60,22 +62,55 @@ def merge_messages(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 class RasaClient:
-    """Async HTTP client of one Rasa server's REST channel."""
+    """Async HTTP client of Rasa's REST channel, balancing over one or more replicas.
 
-    def __init__(self, base_url: str | None = None, timeout: float | None = None, **client_options: Any):
+    A conversation sticks to one replica (by its session id); when that replica cannot be reached, the
+    message goes to the next one, and the failed replica is skipped for a short cool-down. The Redis lock
+    store keeps a conversation's messages in order whichever replica handles them.
+    """
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        timeout: float | None = None,
+        base_urls: list[str] | None = None,
+        **client_options: Any,
+    ):
         timeout = settings.RASA_TIMEOUT if timeout is None else timeout
-        self.base_url = (base_url or settings.RASA_URL).rstrip("/")
+        urls = base_urls or ([base_url] if base_url else settings.RASA_URLS or [settings.RASA_URL])
+        self.base_urls = [url.rstrip("/") for url in urls]
+        self.base_url = self.base_urls[0]
         self.http = httpx.AsyncClient(
-            base_url=self.base_url,
             timeout=httpx.Timeout(timeout, connect=min(timeout, 3.0)),
             headers={"User-Agent": "zhitang-gateway"},
             **client_options,
         )
+        self._skip_until: dict[str, float] = {}
+
+    def replicas_for(self, sender: str) -> list[str]:
+        """The replicas to try for a conversation: its own first, then the others; failed ones last."""
+        start = zlib.crc32(sender.encode("utf-8")) % len(self.base_urls)
+        ordered = self.base_urls[start:] + self.base_urls[:start]
+        now = time.monotonic()
+        return sorted(ordered, key=lambda url: self._skip_until.get(url, 0.0) > now)
+
+    async def _post(self, sender: str, text: str) -> httpx.Response:
+        """POST to the conversation's replica, moving on to the next one when a replica cannot be reached."""
+        last: Exception | None = None
+        for url in self.replicas_for(sender):
+            try:
+                return await self.http.post(url + WEBHOOK, json={"sender": sender, "message": text})
+            except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError) as err:
+                # Nothing (or no whole answer) came back from this replica: try another one.
+                logger.warning("Rasa replica %s failed: %r", url, err)
+                self._skip_until[url] = time.monotonic() + settings.RASA_REPLICA_COOLDOWN
+                last = err
+        raise httpx.ConnectError("no Rasa replica reachable") from last
 
     async def send(self, sender: str, text: str) -> list[dict[str, Any]]:
         """The bot's reply to one message; RasaUnavailable when Rasa is down, slow, failing or silent."""
         try:
-            response = await self.http.post(WEBHOOK, json={"sender": sender, "message": text})
+            response = await self._post(sender, text)
             response.raise_for_status()
             raw = response.json()
         except httpx.TimeoutException as err:
