@@ -20,7 +20,7 @@ SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 USERDICT     := build/jieba/userdict.txt
 MODEL_INPUTS := config.yml domain.yml $(sort $(wildcard data/*/*.yml)) bot/nlu.py $(USERDICT)
 
-.PHONY: help env run test unit validate story-test e2e lint format kb userdict train cross-validate clean chromium screenshots
+.PHONY: help env run test unit validate story-test e2e lint format kb userdict train cross-validate clean chromium screenshots servers run-scaled test-scale bench
 
 help: ## Show this help
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -45,6 +45,11 @@ $(CHROMIUM):
 
 chromium: $(CHROMIUM) ## Debian's Chromium for the browser tests (never `playwright install`)
 
+servers: ## Debian's PostgreSQL and Redis for the scale-out mode (our targets start them, on loopback)
+	@if ! command -v redis-server >/dev/null || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+	  $(SUDO) apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql redis-server; fi
+
 kb: $(VENV)/.installed ## Check the YAML entries against the report and load them into the KB (staff edits kept)
 	$(PY) -m kb build
 
@@ -63,8 +68,17 @@ run: env kb train ## Start everything: widget at http://localhost:8000, REST at 
 	mkdir -p var
 	$(VENV)/bin/honcho start -f Procfile
 
+run-scaled: env train servers ## Scale-out: PostgreSQL + Redis, 2 Rasa replicas and action servers, gateway (:8000)
+	$(PY) -m bot.scaled --replicas 2
+
+test-scale: env train servers ## Scale and fault tests: a replica killed mid-way, action server/Rasa/KB database down
+	$(PY) -m pytest -q tests/scale
+
+bench: env train servers ## Benchmark vs the stock `rasa init` bot; writes docs/benchmarks.md (not a test)
+	$(PY) -m bench
+
 unit: $(VENV)/.installed $(RASA_VENV)/.installed ## pytest: KB build, search, actions; the NLU component in the Rasa env
-	$(PY) -m pytest -q tests --ignore=tests/e2e --ignore=tests/rasa
+	$(PY) -m pytest -q tests --ignore=tests/e2e --ignore=tests/rasa --ignore=tests/scale
 	cd tests/rasa && ../../$(RASA_VENV)/bin/python -m pytest -q
 
 validate: $(RASA_VENV)/.installed $(USERDICT) ## rasa data validate --fail-on-warnings
@@ -76,7 +90,7 @@ story-test: train ## rasa test on the test stories (both languages), failing on 
 e2e: env train $(CHROMIUM) ## End-to-end on free ports: question sets over REST, the widget in headless Chromium
 	$(PY) -m pytest -q tests/e2e
 
-test: env kb lint unit validate story-test e2e ## The whole test suite
+test: env kb lint unit validate story-test e2e test-scale ## The whole test suite
 
 screenshots: env train $(CHROMIUM) ## Retake docs/widget-*.png
 	ZHITANG_SCREENSHOTS=1 $(PY) -m pytest -q tests/e2e -k shots

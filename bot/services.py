@@ -34,7 +34,10 @@ def _as_postgres(cmd: list[str], **kwargs) -> subprocess.CompletedProcess:
     """Run a command as the `postgres` user when we are root (PostgreSQL refuses to run as root)."""
     if os.geteuid() == 0:
         cmd = ["runuser", "-u", "postgres", "--", *cmd]
-    return subprocess.run(cmd, check=True, capture_output=True, text=True, **kwargs)
+    done = subprocess.run(cmd, capture_output=True, text=True, **kwargs)
+    if done.returncode:
+        raise RuntimeError(f"{' '.join(cmd)} failed ({done.returncode}): {done.stderr.strip()[-800:]}")
+    return done
 
 
 @dataclass
