@@ -20,7 +20,7 @@ SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 USERDICT     := build/jieba/userdict.txt
 MODEL_INPUTS := config.yml domain.yml $(sort $(wildcard data/*/*.yml)) bot/nlu.py $(USERDICT)
 
-.PHONY: help env run test unit validate story-test e2e lint format kb userdict train cross-validate clean chromium screenshots servers run-scaled test-scale bench
+.PHONY: help env run test unit validate story-test e2e lint format kb userdict train cross-validate clean chromium screenshots servers run-scaled test-scale bench admin-user kb-export kb-import migration
 
 help: ## Show this help
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -66,7 +66,20 @@ train: $(RASA_VENV)/.installed $(USERDICT) ## Train the model unless data, confi
 
 run: env kb train ## Start everything: widget at http://localhost:8000, REST at http://localhost:5005/webhooks/rest/webhook
 	mkdir -p var
+	$(PY) -m kb ensure-admin
 	$(VENV)/bin/honcho start -f Procfile
+
+admin-user: $(VENV)/.installed ## Add a staff account: make admin-user NAME=wang ROLE=editor (asks for the password)
+	$(PY) -m kb create-user $(NAME) --role $(or $(ROLE),editor)
+
+kb-export: $(VENV)/.installed ## Write every KB entry to YAML: make kb-export [OUT=kb.yml]
+	$(PY) -m kb export --out $(or $(OUT),kb-export.yml)
+
+kb-import: $(VENV)/.installed ## Dry-run an import: make kb-import FILE=kb.yml [APPLY=1]
+	$(PY) -m kb import $(FILE) $(if $(APPLY),,--dry-run)
+
+migration: $(VENV)/.installed ## New Alembic migration from the models: make migration MSG="what changed"
+	$(VENV)/bin/alembic revision --autogenerate -m "$(MSG)"
 
 run-scaled: env train servers ## Scale-out: PostgreSQL + Redis, 2 Rasa replicas and action servers, gateway (:8000)
 	$(PY) -m bot.scaled --replicas 2

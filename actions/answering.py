@@ -227,8 +227,8 @@ def _staff_note(fact: dict[str, Any], lang: str) -> str:
 
 
 def _with_year(text: str, lang: str) -> str:
-    """Make sure an answer says which year its figure is from."""
-    if "2022" in text:
+    """Make sure a report answer says which year its figure is from (staff facts say their own)."""
+    if re.search(r"20\d\d", text):
         return text
     return f"2022年：{text}" if lang == "zh" else f"In 2022: {text}"
 
@@ -297,7 +297,8 @@ def answer_entry(
                     parts.append(t("centre_contact", lang, field=FIELD_NAMES[name][lang], value=contact))
                     break
         if fact:
-            parts.append(t("what_i_know", lang, fact=_with_year(fact[lang], lang) + _staff_note(fact, lang)))
+            known = fact[lang] if fact.get("source") == "staff" else _with_year(fact[lang], lang)
+            parts.append(t("what_i_know", lang, fact=known + _staff_note(fact, lang)))
         return Reply(
             "\n".join(parts),
             "field_unknown",
@@ -308,7 +309,8 @@ def answer_entry(
         )
     if fact is None:
         return Reply(entry["summary"][lang], "answer", buttons, entry["id"], None, source_of(entry, None))
-    lines = [_with_year(fact[lang], lang) + _staff_note(fact, lang)]
+    text = fact[lang] if fact.get("source") == "staff" else _with_year(fact[lang], lang)
+    lines = [text + _staff_note(fact, lang)]
     others = [f[lang] for f in entry["facts"] if f is not fact][:2]
     if others:
         lines.append(t("also", lang, facts=" ".join(others)))

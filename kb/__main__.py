@@ -1,15 +1,21 @@
-"""Command line of the KB: `python -m kb build|check|userdict`."""
+"""Command line of the KB: `python -m kb build|check|userdict|export|import|create-user|ensure-admin`."""
 
 from __future__ import annotations
 
 import argparse
+import getpass
+import os
 import sys
+from pathlib import Path
 
 from bot import settings
 from kb.build import build
 from kb.db import create_schema, session_factory
+from kb.models import ROLES
 from kb.search import entry_terms
 from kb.source import SourceError, load_checked
+from kb.staff import StaffError, export_yaml, import_yaml
+from kb.users import UserError, create_user, ensure_admin, has_admin
 
 
 def cmd_check(_args: argparse.Namespace) -> int:
@@ -40,6 +46,72 @@ def cmd_userdict(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    """Write every entry as YAML (for review in git), to a file or to stdout."""
+    create_schema()
+    with session_factory()() as session:
+        text = export_yaml(session)
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(f"wrote {args.out}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    """Load entries from YAML; --dry-run only shows the differences. All or nothing."""
+    text = Path(args.file).read_text(encoding="utf-8")
+    create_schema()
+    with session_factory()() as session:
+        report = import_yaml(session, text, args.user, dry_run=args.dry_run, force=args.force)
+        if report.applied:
+            session.commit()
+    print(report)
+    return 0 if report.ok else 1
+
+
+def _password(args: argparse.Namespace) -> str:
+    if args.password_env:
+        password = os.environ.get(args.password_env, "")
+        if not password:
+            raise UserError(f"environment variable {args.password_env} is empty")
+        return password
+    password = getpass.getpass("password: ")
+    if password != getpass.getpass("again: "):
+        raise UserError("the passwords differ")
+    return password
+
+
+def cmd_create_user(args: argparse.Namespace) -> int:
+    """Add a staff account for the admin (password from --password-env VAR, or asked for)."""
+    create_schema()
+    password = _password(args)
+    with session_factory()() as session, session.begin():
+        user = create_user(session, args.username, password, args.role)
+    print(f"created {args.role} {user.username}")
+    return 0
+
+
+def cmd_ensure_admin(_args: argparse.Namespace) -> int:
+    """Create the first admin from ZHITANG_ADMIN_USER / ZHITANG_ADMIN_PASSWORD if no admin exists yet."""
+    create_schema()
+    if not settings.ADMIN_USER or not settings.ADMIN_PASSWORD:
+        with session_factory()() as session:
+            missing = not has_admin(session)
+        if missing:
+            print(
+                "no admin account yet: set ZHITANG_ADMIN_USER and ZHITANG_ADMIN_PASSWORD, "
+                "or run `python -m kb create-user NAME --role admin`",
+                file=sys.stderr,
+            )
+        return 0
+    with session_factory()() as session, session.begin():
+        user = ensure_admin(session, settings.ADMIN_USER, settings.ADMIN_PASSWORD)
+    print(f"created admin {user.username}" if user else "an admin exists already")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line and run the command."""
     parser = argparse.ArgumentParser(prog="python -m kb", description=__doc__)
@@ -49,10 +121,25 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--user", default="report-build")
     p.set_defaults(func=cmd_build)
     sub.add_parser("userdict", help=cmd_userdict.__doc__).set_defaults(func=cmd_userdict)
+    p = sub.add_parser("export", help=cmd_export.__doc__)
+    p.add_argument("--out", help="file to write (default: stdout)")
+    p.set_defaults(func=cmd_export)
+    p = sub.add_parser("import", help=cmd_import.__doc__)
+    p.add_argument("file")
+    p.add_argument("--dry-run", action="store_true", help="show the differences, change nothing")
+    p.add_argument("--user", default=f"cli:{getpass.getuser()}", help="who the revisions name")
+    p.add_argument("--force", action="store_true", help="ignore meta.revision (a file from another database)")
+    p.set_defaults(func=cmd_import)
+    p = sub.add_parser("create-user", help=cmd_create_user.__doc__)
+    p.add_argument("username")
+    p.add_argument("--role", choices=ROLES, required=True)
+    p.add_argument("--password-env", metavar="VAR", help="read the password from this environment variable")
+    p.set_defaults(func=cmd_create_user)
+    sub.add_parser("ensure-admin", help=cmd_ensure_admin.__doc__).set_defaults(func=cmd_ensure_admin)
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except SourceError as err:
+    except (SourceError, StaffError, UserError) as err:
         print(err, file=sys.stderr)
         return 2
 

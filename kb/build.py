@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -26,6 +27,31 @@ class BuildReport:
         parts = [f"{name.replace('_', ' ')} {len(ids)}" for name, ids in vars(self).items()]
         kept = f" (kept: {', '.join(self.kept_staff_edit)})" if self.kept_staff_edit else ""
         return "KB build: " + ", ".join(parts) + kept
+
+
+def iso(moment: datetime | None) -> str | None:
+    """A timestamp as ISO 8601 in UTC, to the second (naive values, as SQLite returns them, are UTC)."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
+
+
+def parse_iso(value: Any) -> datetime | None:
+    """The inverse of `iso` (also accepts a datetime, as YAML may load one)."""
+    if value is None or value == "":
+        return None
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def _provenance(fact: Fact) -> dict[str, Any]:
+    """Who provided a fact that is not from the report, and when."""
+    if fact.source == "report":
+        return {}
+    when = iso(fact.created_at)
+    return {"source": fact.source, "created_by": fact.created_by, **({"created_at": when} if when else {})}
 
 
 def to_dict(entry: Entry) -> dict[str, Any]:
@@ -52,7 +78,7 @@ def to_dict(entry: Entry) -> dict[str, Any]:
                 "en": f.text_en,
                 "keywords": {"zh": list(f.keywords_zh or []), "en": list(f.keywords_en or [])},
                 **({"quote": f.quote} if f.quote else {}),
-                **({"source": f.source, "created_by": f.created_by} if f.source != "report" else {}),
+                **_provenance(f),
             }
             for f in entry.facts
             if not f.retired
@@ -95,6 +121,7 @@ def apply_dict(entry: Entry, data: dict[str, Any], sentences: list[str], user: s
                 sentence=sentence_of(quote, sentences) if quote else None,
                 source=item.get("source", "report"),
                 created_by=item.get("created_by", user),
+                **({"created_at": parse_iso(item["created_at"])} if item.get("created_at") else {}),
             )
         )
 

@@ -1,14 +1,15 @@
-"""SQLAlchemy 2.0 models of the knowledge base (entries, facts, revisions, report sentences, questions)."""
+"""SQLAlchemy 2.0 models of the knowledge base (entries, facts, revisions, report sentences, questions, staff)."""
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, MetaData, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 BUILD_USER = "report-build"
+ROLES = ("viewer", "editor", "admin")  # viewers read; editors change entries; admins also manage staff accounts
 STAFF_FIELDS = ("office", "address", "hours", "phone", "documents", "how_to_apply", "eligibility", "link")
 
 
@@ -20,6 +21,15 @@ def utcnow() -> datetime:
 class Base(DeclarativeBase):
     """Declarative base of every KB table."""
 
+    # Named constraints, so that Alembic's batch migrations on SQLite can find them later.
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(column_0_label)s",
+            "uq": "uq_%(table_name)s_%(column_0_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
     type_annotation_map = {dict[str, Any]: JSON, list[str]: JSON}
 
 
@@ -68,6 +78,9 @@ class Entry(Base):
 
     __mapper_args__ = {"version_id_col": revision}
 
+    def __str__(self) -> str:
+        return f"{self.title_zh} / {self.title_en} ({self.id})"
+
     def title(self, lang: str) -> str:
         """Title in the given language."""
         return self.title_zh if lang == "zh" else self.title_en
@@ -108,6 +121,9 @@ class Fact(Base):
     retired: Mapped[bool] = mapped_column(Boolean, default=False)
 
     entry: Mapped[Entry] = relationship(back_populates="facts")
+
+    def __str__(self) -> str:
+        return f"{self.entry_id}.{self.key}"
 
     def text(self, lang: str) -> str:
         """Fact text in the given language."""
@@ -175,3 +191,19 @@ class Feedback(Base):
     entry_id: Mapped[str | None] = mapped_column(String(64), index=True)
     lang: Mapped[str | None] = mapped_column(String(2))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class StaffUser(Base):
+    """A town staff member who signs in to the admin; the password is stored as an argon2 hash."""
+
+    __tablename__ = "staff_user"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16), default="viewer")  # viewer | editor | admin
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    def __str__(self) -> str:
+        return self.username

@@ -3,41 +3,19 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-RASA_BIN = ROOT / ".venv-rasa" / "bin" / "rasa"
+from bot import launcher
 
-
-def free_port() -> int:
-    """A free TCP port on 127.0.0.1."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_until_up(url: str, proc: subprocess.Popen, log: Path, timeout: float = 240.0) -> None:
-    """Poll a URL until it answers; fail with the server's log if the process dies or time runs out."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"server exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(1)
-    pytest.fail(f"{url} not up after {timeout}s:\n{log.read_text()[-3000:]}")
+ROOT = launcher.ROOT
 
 
 class Stack:
@@ -56,21 +34,25 @@ class Stack:
         return response.json()
 
 
-def start(cmd: list[str], env: dict, log: Path) -> subprocess.Popen:
-    """Start a server process in its own process group, logging to a file."""
-    return subprocess.Popen(
-        cmd, cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True
-    )
+@contextmanager
+def running(*processes: launcher.Process, timeout: float = 240.0) -> Iterator[None]:
+    """Start processes in order, wait until each answers (failing the test with its log if not), stop them."""
+    try:
+        for process in processes:
+            process.start()
+            try:
+                process.wait_until_up(timeout)
+            except RuntimeError as err:
+                pytest.fail(str(err))
+        yield
+    finally:
+        for process in reversed(processes):
+            process.stop()
 
 
-def stop(proc: subprocess.Popen) -> None:
-    """Stop a server process group."""
-    if proc.poll() is None:
-        os.killpg(proc.pid, 15)
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, 9)
+def gateway_env(**extra: str) -> dict[str, str]:
+    """Environment of a test gateway (its own admin session key, so nothing is written to var/)."""
+    return launcher.base_env(ZHITANG_ADMIN_SECRET="e2e-test-secret", **extra)
 
 
 @pytest.fixture(scope="session")
@@ -80,74 +62,38 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         pytest.fail("no trained model in models/: run `make train`")
     tmp = tmp_path_factory.mktemp("stack")
     kb_url = f"sqlite:///{tmp / 'kb.sqlite3'}"
-    env = {**os.environ, "KB_DATABASE_URL": kb_url, "PYTHONPATH": str(ROOT), "SANIC_HOST": "127.0.0.1"}
+    env = launcher.base_env(KB_DATABASE_URL=kb_url)
     subprocess.run([sys.executable, "-m", "kb", "build"], cwd=ROOT, env=env, check=True)
-    action_port, rasa_port = free_port(), free_port()
+    action_port, rasa_port = launcher.free_port(), launcher.free_port()
     tracker_db = tmp / "tracker.db"
-    endpoints = tmp / "endpoints.yml"
-    endpoints.write_text(
-        f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n'
-        f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{tracker_db}"\n'
-    )
-    actions = start(
-        [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(action_port)], env, tmp / "actions.log"
-    )
-    rasa = start(
-        [
-            str(RASA_BIN),
-            "run",
-            "--model",
-            "models",
-            "--interface",
-            "127.0.0.1",
-            "--port",
-            str(rasa_port),
-            "--endpoints",
-            str(endpoints),
-            "--credentials",
-            "credentials.yml",
-        ],
-        env,
-        tmp / "rasa.log",
-    )
-    try:
-        wait_until_up(f"http://127.0.0.1:{action_port}/health", actions, tmp / "actions.log")
-        wait_until_up(f"http://127.0.0.1:{rasa_port}/", rasa, tmp / "rasa.log")
+    endpoints = launcher.write_endpoints(tmp / "endpoints.yml", f"http://127.0.0.1:{action_port}/webhook", tracker_db)
+    actions = launcher.action_server(action_port, env, tmp / "actions.log")
+    rasa = launcher.rasa_server(rasa_port, endpoints, env, tmp / "rasa.log")
+    with running(actions, rasa):
         yield Stack(f"http://127.0.0.1:{rasa_port}", f"http://127.0.0.1:{action_port}", kb_url, tracker_db)
-    finally:
-        stop(rasa)
-        stop(actions)
 
 
 @pytest.fixture(scope="session")
 def embed_origin() -> str:
     """The origin of another site that embeds the widget (allowed by the gateway's CORS settings)."""
-    return f"http://127.0.0.1:{free_port()}"
+    return f"http://127.0.0.1:{launcher.free_port()}"
 
 
 @pytest.fixture(scope="session")
 def gateway(stack: Stack, embed_origin: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The web gateway (uvicorn) on a free port, in front of the stack's Rasa and KB; its base URL."""
     tmp = tmp_path_factory.mktemp("gateway")
-    port = free_port()
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "RASA_URL": stack.rasa_url,
-        "KB_DATABASE_URL": stack.kb_url,
-        "GATEWAY_HOST": "127.0.0.1",
-        "GATEWAY_PORT": str(port),
-        "ALLOWED_ORIGINS": embed_origin,
+    port = launcher.free_port()
+    env = gateway_env(
+        RASA_URL=stack.rasa_url,
+        KB_DATABASE_URL=stack.kb_url,
+        ALLOWED_ORIGINS=embed_origin,
         # The browser tests share one address; the limits themselves are tested in tests/gateway.
-        "RATE_LIMIT_SESSION": "1000/minute",
-        "RATE_LIMIT_ADDRESS": "10000/minute",
-    }
-    proc = start([sys.executable, "-m", "bot.gateway"], env, tmp / "gateway.log")
-    try:
-        wait_until_up(f"http://127.0.0.1:{port}/healthz", proc, tmp / "gateway.log", timeout=60)
+        RATE_LIMIT_SESSION="1000/minute",
+        RATE_LIMIT_ADDRESS="10000/minute",
+    )
+    with running(launcher.gateway(port, env, tmp / "gateway.log"), timeout=60):
         yield f"http://127.0.0.1:{port}"
-    finally:
-        stop(proc)
 
 
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
@@ -209,30 +155,16 @@ def embed_page(gateway: str, embed_origin: str, tmp_path_factory: pytest.TempPat
     )
     port = embed_origin.rsplit(":", 1)[1]
     cmd = [sys.executable, "-m", "http.server", port, "--bind", "127.0.0.1", "--directory", str(tmp)]
-    proc = start(cmd, dict(os.environ), tmp / "http.log")
-    try:
-        wait_until_up(f"{embed_origin}/index.html", proc, tmp / "http.log", timeout=30)
+    server = launcher.Process("embed-page", cmd, dict(os.environ), tmp / "http.log", f"{embed_origin}/index.html")
+    with running(server, timeout=30):
         yield f"{embed_origin}/index.html"
-    finally:
-        stop(proc)
 
 
 @pytest.fixture(scope="session")
 def dead_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A gateway whose Rasa is not running (nothing listens at RASA_URL); its base URL."""
     tmp = tmp_path_factory.mktemp("dead-gateway")
-    port = free_port()
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "GATEWAY_HOST": "127.0.0.1",
-        "GATEWAY_PORT": str(port),
-        "RASA_URL": f"http://127.0.0.1:{free_port()}",  # nothing listens there
-        "RASA_TIMEOUT": "3",
-    }
-    proc = start([sys.executable, "-m", "bot.gateway"], env, tmp / "gateway.log")
-    try:
-        wait_until_up(f"http://127.0.0.1:{port}/healthz", proc, tmp / "gateway.log", timeout=60)
+    port = launcher.free_port()
+    env = gateway_env(RASA_URL=f"http://127.0.0.1:{launcher.free_port()}", RASA_TIMEOUT="3")  # nothing listens there
+    with running(launcher.gateway(port, env, tmp / "gateway.log"), timeout=60):
         yield f"http://127.0.0.1:{port}"
-    finally:
-        stop(proc)

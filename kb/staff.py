@@ -1,0 +1,629 @@
+"""What staff do to the KB: edit, add, retire and restore entries, add facts, attach questions, YAML in and out.
+
+Every screen of the admin and every CLI command goes through these functions, so each change is checked the
+same way, writes a revision (who, when, before, after), is refused on a stale revision number, and moves the
+KB version so the bot's caches reload at the next question. Each function takes a session the caller owns
+and commits.
+
+Report quotes are evidence and cannot be edited. A report fact's text may be corrected and keeps its quote
+as long as its figure is still in the quote; a figure that no longer matches the quote makes the fact a
+staff fact (quote dropped, who and when recorded), so the bot cites the staff member, never a report
+sentence that says something else. The old report fact stays in the entry's history.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.exc import StaleDataError
+
+from kb.build import apply_dict, bump_version, iso, to_dict
+from kb.models import STAFF_FIELDS, Entry, Fact, Revision, UnansweredQuestion, utcnow
+from kb.queries import report_sentence_texts
+from kb.source import FACT_KINDS, sentence_of
+from kb.text import has_cjk
+
+_ID = re.compile(r"[a-z][a-z0-9_]{0,63}")
+_TRAILING_PUNCT = " \t?？!！。.,，、;；:：~～…"
+_FACT_CONTENT = ("kind", "figure", "figure_en", "zh", "en", "keywords")
+
+
+class StaffError(ValueError):
+    """A change refused; `problems` says why, each in Chinese and English."""
+
+    def __init__(self, problems: list[str] | str):
+        self.problems = [problems] if isinstance(problems, str) else list(problems)
+        super().__init__("; ".join(self.problems))
+
+
+class NotFound(StaffError):
+    """The entry, fact, revision or question does not exist."""
+
+
+class Conflict(StaffError):
+    """Someone saved the entry since this edit began; nothing was saved."""
+
+    def __init__(
+        self,
+        entry_id: str,
+        expected: int,
+        current: int | None = None,
+        by: str | None = None,
+        at: str | None = None,
+        changes: list[Change] | None = None,
+    ):
+        self.entry_id, self.expected, self.current = entry_id, expected, current
+        self.by, self.at, self.changes = by or "?", at, list(changes or [])
+        if current is None:
+            message = (
+                "另一位工作人员同时保存了这个条目,您的修改没有保存,请重新打开后再改。 / Someone else saved this entry "
+                "at the same moment; your changes were not saved. Open it again and redo them."
+            )
+        else:
+            message = (
+                f"{self.by} 已保存了这个条目的第 {current} 版,您编辑的是第 {expected} 版,您的修改没有保存。"
+                f" / {self.by} saved revision {current} of this entry while you were editing revision {expected};"
+                " your changes were not saved."
+            )
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class Change:
+    """One field that differs between two versions of an entry ("staff.hours.zh", "facts.amount.figure")."""
+
+    path: str
+    before: Any
+    after: Any
+
+    def __str__(self) -> str:
+        return f"{self.path}: {_show(self.before)} → {_show(self.after)}"
+
+
+def _show(value: Any) -> str:
+    if value is None or value == "" or value == []:
+        return "(empty)"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+def _flatten(data: dict[str, Any] | None, prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in (data or {}).items():
+        if key == "facts" and not prefix:
+            for fact in value or []:
+                out.update(_flatten({k: v for k, v in fact.items() if k != "key"}, f"facts.{fact.get('key')}."))
+        elif isinstance(value, dict):
+            out.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def diff(before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[Change]:
+    """The fields that differ between two entries in the YAML shape, in a stable order."""
+    old, new = _flatten(before), _flatten(after)
+    keys = list(old) + [k for k in new if k not in old]
+    empty = (None, "", [], False)
+    return [
+        Change(k, old.get(k), new.get(k))
+        for k in keys
+        if old.get(k) != new.get(k) and not (old.get(k) in empty and new.get(k) in empty)
+    ]
+
+
+# --- checks ---------------------------------------------------------------------------------------------
+
+
+def _pair(value: Any) -> bool:
+    return isinstance(value, dict) and all(isinstance(value.get(k), str) and value[k].strip() for k in ("zh", "en"))
+
+
+def check_entry(data: dict[str, Any], sentences: list[str], known_ids: set[str]) -> list[str]:
+    """Problems with an entry in the YAML shape, each in Chinese and English (empty when all is well)."""
+    problems: list[str] = []
+    eid = str(data.get("id") or "")
+    if not _ID.fullmatch(eid):
+        problems.append(f"编号只能用小写英文字母、数字和下划线:{eid!r} / The id must be snake_case: {eid!r}")
+    if not _ID.fullmatch(str(data.get("topic") or "")):
+        problems.append("请选择主题 / Choose a topic (snake_case)")
+    if not _pair(data.get("title")):
+        problems.append("标题需要中文和英文 / The title needs Chinese and English")
+    if not _pair(data.get("summary")):
+        problems.append("简介需要中文和英文 / The summary needs Chinese and English")
+    english = [("title", (data.get("title") or {}).get("en")), ("summary", (data.get("summary") or {}).get("en"))]
+    english += [("alias", a) for a in (data.get("aliases") or {}).get("en") or []]
+    for rel in data.get("related") or []:
+        if rel == eid or rel not in known_ids:
+            problems.append(f"相关条目不存在:{rel} / Related entry does not exist: {rel}")
+    for name in data.get("staff") or {}:
+        if name not in STAFF_FIELDS:
+            problems.append(f"未知的工作人员字段:{name} / Unknown staff field: {name}")
+    keys = [f.get("key") for f in data.get("facts") or []]
+    for fact in data.get("facts") or []:
+        key = fact.get("key")
+        where = f"事实 {key} / fact {key}"
+        if not key or not _ID.fullmatch(str(key)) or keys.count(key) > 1:
+            problems.append(f"{where}: 编号缺失、重复或格式不对 / key missing, repeated or not snake_case")
+        if fact.get("kind", "statement") not in FACT_KINDS:
+            problems.append(f"{where}: 类型应为 {sorted(FACT_KINDS)} / kind must be one of {sorted(FACT_KINDS)}")
+        zh, en = str(fact.get("zh") or "").strip(), str(fact.get("en") or "").strip()
+        if not zh or not en:
+            problems.append(f"{where}: 需要中文和英文内容 / needs Chinese and English text")
+        english.append(("fact", en))
+        figure, figure_en = fact.get("figure"), fact.get("figure_en")
+        if figure not in (None, "") and str(figure) not in zh:
+            problems.append(f"{where}: 数字 {figure} 不在中文内容里 / figure {figure} is not in the Chinese text")
+        if figure_en not in (None, "") and str(figure_en) not in en:
+            problems.append(
+                f"{where}: 英文数字 {figure_en} 不在英文内容里 / English figure {figure_en} is not in the English text"
+            )
+        quote = fact.get("quote")
+        if quote and sentence_of(quote, sentences) is None:
+            problems.append(f"{where}: 引文不在工作报告原文中 / the quote is not verbatim in the report: {quote!r}")
+    for what, text in english:
+        if text and has_cjk(str(text)):
+            problems.append(f"英文{what}里有中文:{text!r:.40} / English {what} holds Chinese characters")
+    return problems
+
+
+# --- applying a change --------------------------------------------------------------------------------------
+
+
+def _get_entry(session: Session, entry_id: str) -> Entry:
+    entry = session.get(Entry, entry_id, options=[selectinload(Entry.facts)])
+    if entry is None:
+        raise NotFound(f"没有这个条目:{entry_id} / No such entry: {entry_id}")
+    return entry
+
+
+def _content(item: dict[str, Any]) -> tuple:
+    keywords = item.get("keywords") or {}
+    return (
+        item.get("kind", "statement"),
+        str(item["figure"]) if item.get("figure") not in (None, "") else None,
+        str(item["figure_en"]) if item.get("figure_en") not in (None, "") else None,
+        str(item.get("zh") or "").strip(),
+        str(item.get("en") or "").strip(),
+        list(keywords.get("zh") or []),
+        list(keywords.get("en") or []),
+    )
+
+
+def _fact_content(fact: Fact) -> tuple:
+    return _content(
+        {
+            "kind": fact.kind,
+            "figure": fact.figure,
+            "figure_en": fact.figure_en,
+            "zh": fact.text_zh,
+            "en": fact.text_en,
+            "keywords": {"zh": fact.keywords_zh, "en": fact.keywords_en},
+        }
+    )
+
+
+def _provenance(
+    facts: list[dict[str, Any]], old: dict[str, Fact], user: str, keep_authorship: bool
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """Facts with their source settled: report quotes kept, changed figures become staff facts, staff who/when."""
+    out, problems, now = [], [], iso(utcnow())
+    for raw in facts:
+        item = {k: v for k, v in raw.items() if v not in (None, "") or k in ("zh", "en")}
+        prior = old.get(item.get("key"))
+        if prior is not None and prior.figure_en and str(item.get("figure") or "") != (prior.figure or ""):
+            if str(item.get("figure_en") or "") == prior.figure_en:
+                problems.append(
+                    f"事实 {prior.key}: 数字改了,请同时改英文数字和英文内容 / fact {prior.key}: the figure changed, "
+                    "change the English figure and text too"
+                )
+        reported = prior is not None and prior.source == "report" and prior.quote and not prior.retired
+        if reported:
+            if item.get("quote") not in (None, prior.quote):
+                problems.append(
+                    f"事实 {prior.key}: 工作报告的引文不能修改 / fact {prior.key}: a report quote cannot be edited"
+                )
+            figure = item.get("figure")
+            if figure in (None, "") or str(figure) in prior.quote:
+                item["quote"] = prior.quote
+                for name in ("source", "created_by", "created_at"):
+                    item.pop(name, None)
+                out.append(item)
+                continue
+            item.pop("quote", None)  # the new figure is not what the report says: a staff correction
+        if item.get("quote"):
+            for name in ("source", "created_by", "created_at"):
+                item.pop(name, None)
+            out.append(item)  # a report fact new to this entry (restore, import): the quote is checked
+            continue
+        item["source"] = "staff"
+        unchanged = prior is not None and not prior.retired and prior.source == "staff"
+        unchanged = unchanged and _fact_content(prior) == _content(item)
+        if unchanged:
+            item["created_by"], item["created_at"] = prior.created_by, iso(prior.created_at)
+        elif not (keep_authorship and item.get("created_by")):
+            item["created_by"], item["created_at"] = user, now
+        else:
+            item.setdefault("created_at", now)
+        out.append(item)
+    return out, problems
+
+
+def prepare(
+    session: Session,
+    entry: Entry | None,
+    data: dict[str, Any],
+    user: str,
+    keep_authorship: bool = False,
+    known_ids: set[str] | None = None,
+) -> dict[str, Any]:
+    """The full entry a change would give (YAML shape), checked; StaffError lists every problem.
+
+    `data` may hold only some top-level keys (title, staff, facts …); the others keep their current value.
+    """
+    full = copy.deepcopy(to_dict(entry)) if entry is not None else {"aliases": {"zh": [], "en": []}, "facts": []}
+    full.update(copy.deepcopy({k: v for k, v in data.items() if k != "meta"}))
+    if entry is not None:
+        full["id"] = entry.id
+    full.setdefault("staff", {})
+    if not data.get("retired") and "retired" in data:
+        full.pop("retired", None)
+    old = {f.key: f for f in entry.facts} if entry is not None else {}
+    full["facts"], problems = _provenance(list(full.get("facts") or []), old, user, keep_authorship)
+    if known_ids is None:
+        known_ids = set(session.scalars(select(Entry.id)))
+    problems += check_entry(full, report_sentence_texts(session), known_ids | {str(full.get("id"))})
+    if problems:
+        raise StaffError(problems)
+    return full
+
+
+def _sync(entry: Entry, full: dict[str, Any], sentences: list[str], user: str) -> None:
+    """Set the entry's columns and facts from a prepared entry, updating facts in place (ids stay stable)."""
+    probe = Entry(id=entry.id)
+    apply_dict(probe, full, sentences, user)
+    for column in ("topic", "title_zh", "title_en", "summary_zh", "summary_en", "retired"):
+        setattr(entry, column, getattr(probe, column))
+    for column in ("aliases_zh", "aliases_en", "related"):
+        setattr(entry, column, list(getattr(probe, column)))
+    for name in STAFF_FIELDS:
+        for lang in ("zh", "en"):
+            setattr(entry, f"{name}_{lang}", getattr(probe, f"{name}_{lang}"))
+    existing = {f.key: f for f in entry.facts}
+    wanted = list(probe.facts)
+    probe.facts = []
+    for position, new in enumerate(wanted):
+        fact = existing.pop(new.key, None)
+        if fact is None:
+            fact = Fact(key=new.key, created_by=new.created_by)
+            entry.facts.append(fact)
+        elif not (new.source == fact.source == "report"):  # a report fact keeps its build's who and when
+            fact.created_by = new.created_by
+        if new.created_at is not None and new.source != "report":
+            fact.created_at = new.created_at
+        for column in ("kind", "figure", "figure_en", "text_zh", "text_en", "quote", "sentence", "source"):
+            setattr(fact, column, getattr(new, column))
+        fact.keywords_zh, fact.keywords_en = list(new.keywords_zh), list(new.keywords_en)
+        fact.position, fact.retired = position, False
+    for offset, fact in enumerate(existing.values()):  # left out: retired, kept for the history screens
+        fact.retired, fact.position = True, 1000 + offset
+    entry.facts.sort(key=lambda f: f.position)
+
+
+def _check_revision(session: Session, entry: Entry, expected: int | None) -> None:
+    if expected is None or int(expected) == entry.revision:
+        return
+    last = session.scalar(
+        select(Revision).where(Revision.entry_id == entry.id).order_by(Revision.revision.desc(), Revision.id.desc())
+    )
+    seen = session.scalar(
+        select(Revision.after)
+        .where(Revision.entry_id == entry.id, Revision.revision == int(expected))
+        .order_by(Revision.id.desc())
+    )
+    raise Conflict(
+        entry.id,
+        int(expected),
+        entry.revision,
+        last.changed_by if last else entry.updated_by,
+        iso(last.changed_at if last else entry.updated_at),
+        diff(seen, to_dict(entry)) if seen else [],
+    )
+
+
+def _save(
+    session: Session, entry: Entry, before: dict[str, Any] | None, action: str, user: str, staff_edited: bool = True
+) -> Revision | None:
+    """Record a change: staff_edited, who/when, a revision, a new KB version; None when nothing changed."""
+    after = to_dict(entry)
+    if before is not None and after == before:
+        return None
+    entry.staff_edited, entry.updated_by, entry.updated_at = staff_edited, user, utcnow()
+    expected = entry.revision
+    try:
+        session.flush()
+    except StaleDataError as err:  # someone saved between our read and our write; the caller rolls back
+        raise Conflict(entry.id, expected or 0) from err
+    revision = Revision(
+        entry_id=entry.id, revision=entry.revision, action=action, changed_by=user, before=before, after=after
+    )
+    session.add(revision)
+    bump_version(session)
+    session.flush()
+    return revision
+
+
+def update_entry(
+    session: Session,
+    entry_id: str,
+    data: dict[str, Any],
+    expected_revision: int | None,
+    user: str,
+    action: str = "update",
+    keep_authorship: bool = False,
+    known_ids: set[str] | None = None,
+) -> Entry:
+    """Change an entry (any top-level keys of the YAML shape); Conflict if its revision is not the one expected."""
+    entry = _get_entry(session, entry_id)
+    _check_revision(session, entry, expected_revision)
+    with session.no_autoflush:
+        full = prepare(session, entry, data, user, keep_authorship, known_ids)
+        before = to_dict(entry)
+        _sync(entry, full, report_sentence_texts(session), user)
+    _save(session, entry, before, action, user)
+    return entry
+
+
+def create_entry(
+    session: Session,
+    data: dict[str, Any],
+    user: str,
+    source: str = "staff",
+    keep_authorship: bool = False,
+    known_ids: set[str] | None = None,
+    staff_edited: bool = True,
+) -> Entry:
+    """Add a new entry (YAML shape); the search finds it at the next question."""
+    eid = str(data.get("id") or "")
+    if eid and session.get(Entry, eid) is not None:
+        raise StaffError(f"编号已被使用:{eid} / The id is taken: {eid}")
+    with session.no_autoflush:
+        full = prepare(session, None, data, user, keep_authorship, known_ids)
+        entry = Entry(id=eid, source=source, updated_by=user, facts=[])
+        _sync(entry, full, report_sentence_texts(session), user)
+    session.add(entry)
+    _save(session, entry, None, "create", user, staff_edited)
+    return entry
+
+
+def retire_entry(
+    session: Session, entry_id: str, expected_revision: int | None, user: str, retired: bool = True
+) -> Entry:
+    """Retire an entry (the bot stops using it; nothing is deleted), or bring it back with retired=False."""
+    return update_entry(
+        session, entry_id, {"retired": retired}, expected_revision, user, "retire" if retired else "unretire"
+    )
+
+
+def restore_revision(session: Session, revision_id: int, expected_revision: int | None, user: str) -> Entry:
+    """Make an entry what it was at an earlier revision (a new revision; the history is kept)."""
+    revision = session.get(Revision, revision_id)
+    if revision is None or (revision.after or revision.before) is None:
+        raise NotFound(f"没有这个修改记录:{revision_id} / No such revision: {revision_id}")
+    snapshot = copy.deepcopy(revision.after or revision.before)
+    snapshot["retired"] = bool(snapshot.get("retired", False))
+    return update_entry(session, revision.entry_id, snapshot, expected_revision, user, "restore", keep_authorship=True)
+
+
+def _next_key(entry: Entry) -> str:
+    taken = {f.key for f in entry.facts}
+    return next(f"staff_{n}" for n in range(1, len(taken) + 2) if f"staff_{n}" not in taken)
+
+
+def add_staff_fact(
+    session: Session, entry_id: str, fact: dict[str, Any], user: str, expected_revision: int | None = None
+) -> Fact:
+    """Add a staff-provided fact (no report quote; who and when recorded, and cited by the bot as such)."""
+    entry = _get_entry(session, entry_id)
+    item = {k: v for k, v in fact.items() if k not in ("quote", "source", "created_by", "created_at")}
+    item["key"] = item.get("key") or _next_key(entry)
+    if item["key"] in {f.key for f in entry.facts if not f.retired}:
+        raise StaffError(f"事实编号已被使用:{item['key']} / The fact key is taken: {item['key']}")
+    facts = to_dict(entry)["facts"] + [item]
+    update_entry(session, entry_id, {"facts": facts}, expected_revision, user)
+    return next(f for f in entry.facts if f.key == item["key"])
+
+
+def _fact_and_entry(session: Session, fact_id: int) -> tuple[Fact, Entry]:
+    fact = session.get(Fact, fact_id)
+    if fact is None or fact.retired:
+        raise NotFound(f"没有这条事实:{fact_id} / No such fact: {fact_id}")
+    return fact, _get_entry(session, fact.entry_id)
+
+
+def update_fact(
+    session: Session, fact_id: int, changes: dict[str, Any], expected_revision: int | None, user: str
+) -> Fact:
+    """Correct one fact (text, figure, keywords, kind); its quote, if any, cannot change."""
+    fact, entry = _fact_and_entry(session, fact_id)
+    facts = to_dict(entry)["facts"]
+    for item in facts:
+        if item["key"] == fact.key:
+            item.update({k: v for k, v in changes.items() if k not in ("key", "source", "created_by", "created_at")})
+    update_entry(session, entry.id, {"facts": facts}, expected_revision, user)
+    return fact
+
+
+def remove_fact(session: Session, fact_id: int, expected_revision: int | None, user: str) -> Entry:
+    """Take a fact out of an entry (kept in the entry's history, from where it can be restored)."""
+    fact, entry = _fact_and_entry(session, fact_id)
+    facts = [item for item in to_dict(entry)["facts"] if item["key"] != fact.key]
+    return update_entry(session, entry.id, {"facts": facts}, expected_revision, user)
+
+
+def attach_question(session: Session, question_id: int, entry_id: str, user: str) -> Entry:
+    """Make an unanswered question's text an alias of an entry (in the question's language)."""
+    question = session.get(UnansweredQuestion, question_id)
+    if question is None:
+        raise NotFound(f"没有这个问题:{question_id} / No such question: {question_id}")
+    entry = _get_entry(session, entry_id)
+    alias = question.text.strip().rstrip(_TRAILING_PUNCT).strip()
+    lang = "zh" if has_cjk(alias) else "en"
+    aliases = to_dict(entry)["aliases"]
+    if alias and alias.lower() not in {a.lower() for a in aliases[lang]}:
+        aliases[lang].append(alias)
+        update_entry(session, entry_id, {"aliases": aliases}, None, user, "attach")
+    question.entry_id = entry_id
+    session.flush()
+    return entry
+
+
+# --- YAML export and import -------------------------------------------------------------------------------
+
+EXPORT_HEADER = (
+    "# Zhitang Assistant knowledge base: every entry, for review in git.\n"
+    "# Import with `python -m kb import FILE --dry-run` (then without --dry-run) or on the admin's\n"
+    "# import page. `meta.revision` guards against overwriting a change made in the admin since this export.\n"
+)
+
+
+def export_entries(session: Session) -> list[dict[str, Any]]:
+    """Every entry, retired ones too, in the YAML shape with its bookkeeping under `meta`."""
+    rows = session.scalars(select(Entry).options(selectinload(Entry.facts)).order_by(Entry.topic, Entry.id))
+    return [
+        {
+            **to_dict(entry),
+            "meta": {
+                "revision": entry.revision,
+                "source": entry.source,
+                "staff_edited": entry.staff_edited,
+                "updated_by": entry.updated_by,
+                "updated_at": iso(entry.updated_at),
+            },
+        }
+        for entry in rows
+    ]
+
+
+def export_yaml(session: Session) -> str:
+    """All entries as one YAML document (stable order, readable Chinese)."""
+    body = yaml.safe_dump(export_entries(session), allow_unicode=True, sort_keys=False, width=1000)
+    return EXPORT_HEADER + body
+
+
+@dataclass
+class ImportItem:
+    """What importing one entry does (or would do): create, update, unchanged, conflict or invalid."""
+
+    id: str
+    status: str
+    changes: list[Change] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ImportReport:
+    """The outcome of an import: one item per entry in the file; applied is False for a dry run or a refusal."""
+
+    items: list[ImportItem] = field(default_factory=list)
+    applied: bool = False
+    problems: list[str] = field(default_factory=list)
+
+    def ids(self, status: str) -> list[str]:
+        """The ids of the entries with a status."""
+        return [item.id for item in self.items if item.status == status]
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing in the file is refused."""
+        return not self.problems and not any(i.status in ("conflict", "invalid") for i in self.items)
+
+    def __str__(self) -> str:
+        lines = list(self.problems)
+        for item in self.items:
+            if item.status == "unchanged":
+                continue
+            lines.append(f"{item.id}: {item.status}")
+            lines += [f"    {change}" for change in item.changes]
+            lines += [f"    ! {problem}" for problem in item.problems]
+        counts = ", ".join(
+            f"{status} {len(self.ids(status))}" for status in ("create", "update", "unchanged", "conflict", "invalid")
+        )
+        verdict = "applied" if self.applied else ("dry run, nothing changed" if self.ok else "refused, nothing changed")
+        return "\n".join([*lines, f"import: {counts} ({verdict})"])
+
+
+def _load_items(text: str) -> list[dict[str, Any]]:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise StaffError(f"YAML 格式错误 / Not valid YAML: {err}") from err
+    if isinstance(data, dict) and isinstance(data.get("entries"), list):
+        data = data["entries"]
+    if not isinstance(data, list) or not all(isinstance(item, dict) and item.get("id") for item in data):
+        raise StaffError("文件应为条目列表,每个条目有 id / The file must be a list of entries, each with an id")
+    ids = [str(item["id"]) for item in data]
+    repeated = sorted({i for i in ids if ids.count(i) > 1})
+    if repeated:
+        raise StaffError(f"条目重复:{', '.join(repeated)} / Entries appear twice: {', '.join(repeated)}")
+    return data
+
+
+def import_yaml(session: Session, text: str, user: str, dry_run: bool = False, force: bool = False) -> ImportReport:
+    """Load entries from YAML: a dry run lists the differences; otherwise all are applied, or none if any is refused.
+
+    An entry whose `meta.revision` is not the KB's current one was changed since the export: a conflict (`force`
+    skips this check, for a file exported from another database, whose revision numbers mean nothing here).
+    Entries missing from the file are left as they are (retire them with `retired: true`).
+    """
+    report = ImportReport()
+    try:
+        items = _load_items(text)
+    except StaffError as err:
+        report.problems = err.problems
+        return report
+    known = set(session.scalars(select(Entry.id))) | {str(item["id"]) for item in items}
+    plans: list[tuple[ImportItem, dict[str, Any], Entry | None, dict[str, Any]]] = []
+    with session.no_autoflush:
+        for raw in items:
+            eid, meta = str(raw["id"]), raw.get("meta") or {}
+            entry = session.get(Entry, eid, options=[selectinload(Entry.facts)])
+            if entry is not None and not force and meta.get("revision") not in (None, entry.revision):
+                item = ImportItem(eid, "conflict")
+                item.problems.append(
+                    f"导出后该条目已被 {entry.updated_by} 修改(第 {meta['revision']} 版 → 第 {entry.revision} 版) / "
+                    f"changed by {entry.updated_by} since the export (revision {meta['revision']} → {entry.revision})"
+                )
+                report.items.append(item)
+                continue
+            try:
+                full = prepare(session, entry, raw, user, keep_authorship=True, known_ids=known)
+            except StaffError as err:
+                report.items.append(ImportItem(eid, "invalid", problems=err.problems))
+                continue
+            after = Entry(id=eid)
+            apply_dict(after, full, report_sentence_texts(session), user)
+            changes = diff(to_dict(entry) if entry is not None else None, to_dict(after))
+            status = "create" if entry is None else ("update" if changes else "unchanged")
+            item = ImportItem(eid, status, changes)
+            report.items.append(item)
+            plans.append((item, full, entry, meta))
+    if dry_run or not report.ok:
+        return report
+    for item, full, entry, meta in plans:
+        if item.status == "create":
+            source = str(meta.get("source") or "staff")
+            edited = meta.get("staff_edited") is not False
+            create_entry(session, full, user, source, keep_authorship=True, known_ids=known, staff_edited=edited)
+        elif item.status == "update":
+            update_entry(session, item.id, full, entry.revision, user, "import", keep_authorship=True, known_ids=known)
+    session.flush()
+    report.applied = True
+    return report

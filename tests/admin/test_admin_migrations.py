@@ -1,0 +1,49 @@
+"""Alembic: `create_schema` migrates to head, matches the models, and adopts a database made before migrations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, inspect, text
+
+from kb.db import BASELINE_TABLES, MIGRATIONS_DIR, alembic_config, create_schema, get_engine
+from kb.models import Base
+
+
+def _head() -> str:
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def test_a_fresh_database_is_migrated_to_head_and_matches_the_models(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
+    create_schema(url)
+    create_schema(url)  # twice is fine
+    with get_engine(url).connect() as connection:
+        assert set(inspect(connection).get_table_names()) == set(Base.metadata.tables) | {"alembic_version"}
+        assert MigrationContext.configure(connection).get_current_revision() == _head()
+        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert differences == []
+
+
+def test_the_baseline_holds_every_table():
+    assert set(BASELINE_TABLES) == set(Base.metadata.tables)
+    assert (MIGRATIONS_DIR / "versions").is_dir()
+
+
+def test_a_database_made_before_migrations_is_adopted_with_its_data(tmp_path: Path):
+    path = tmp_path / "legacy.sqlite3"
+    legacy = create_engine(f"sqlite:///{path}")
+    tables = [t for name, t in Base.metadata.tables.items() if name != "staff_user"]
+    Base.metadata.create_all(legacy, tables=tables)  # what `create_all` made before this change
+    with legacy.begin() as connection:
+        connection.execute(text("INSERT INTO kb_state (id, version) VALUES (1, 7)"))
+    legacy.dispose()
+    url = f"sqlite:///{path}"
+    create_schema(url)
+    with get_engine(url).connect() as connection:
+        assert "staff_user" in inspect(connection).get_table_names()
+        assert connection.execute(text("SELECT version FROM kb_state")).scalar() == 7
+        assert MigrationContext.configure(connection).get_current_revision() == _head()
