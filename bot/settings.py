@@ -55,6 +55,7 @@ RATE_LIMIT_ADDRESS = os.environ.get("RATE_LIMIT_ADDRESS", "60/minute")
 ADMIN_SECRET_KEY = os.environ.get("ZHITANG_ADMIN_SECRET", "")
 ADMIN_SESSION_MAX_AGE = int(os.environ.get("ZHITANG_ADMIN_SESSION_MAX_AGE", str(8 * 3600)))  # seconds signed in
 ADMIN_COOKIE_SECURE = os.environ.get("ZHITANG_ADMIN_COOKIE_SECURE", "0") == "1"  # "1" behind HTTPS
+ADMIN_LOGIN_LIMIT = os.environ.get("ZHITANG_ADMIN_LOGIN_LIMIT", "10/minute")  # sign-in attempts per address
 ADMIN_TIMEZONE = os.environ.get("ZHITANG_ADMIN_TIMEZONE", "Asia/Shanghai")  # how the admin shows times
 # The first admin, created by `python -m kb ensure-admin` (make run) when no admin exists yet.
 ADMIN_USER = os.environ.get("ZHITANG_ADMIN_USER", "")

@@ -19,6 +19,7 @@ from starlette.responses import HTMLResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot import settings
+from bot.gateway.ratelimit import RateLimiter
 from kb.users import active_user, authenticate
 
 CSRF_FIELD = "csrf_token"
@@ -156,6 +157,7 @@ class StaffAuth(AuthenticationBackend):
         )
         self.middlewares.append(Middleware(CSRFMiddleware))
         self.session_maker = session_maker
+        self.login_limiter = RateLimiter({"login": settings.ADMIN_LOGIN_LIMIT})
 
     def _check_password(self, username: str, password: str) -> tuple[str, str] | None:
         with self.session_maker() as session, session.begin():
@@ -163,7 +165,13 @@ class StaffAuth(AuthenticationBackend):
             return (user.username, user.role) if user else None
 
     async def login(self, request: Request) -> bool:
-        """Check the form's username and password; on success start a fresh session."""
+        """Check the form's username and password; on success start a fresh session.
+
+        Sign-in attempts are limited per client address, so passwords cannot be guessed at speed.
+        """
+        address = request.client.host if request.client else "-"
+        if not (await self.login_limiter.hit("login", address, scope="admin-login")).allowed:
+            return False
         form = await request.form()
         found = await run_in_threadpool(
             self._check_password, str(form.get("username") or "").strip(), str(form.get("password") or "")

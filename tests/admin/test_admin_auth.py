@@ -88,6 +88,15 @@ def test_wrong_password_and_unknown_user_are_refused(client):
         assert client.get("/admin/").headers["location"].endswith("/admin/login")
 
 
+def test_sign_in_attempts_are_limited_per_address(client, monkeypatch):
+    """After the limit of attempts from one address, even the right password is refused for a while."""
+
+    for _ in range(10):
+        assert client.login("wang", "not-the-password").status_code == 400
+    assert client.login("wang").status_code == 400  # the right password, but too many attempts
+    assert client.get("/admin/").headers["location"].endswith("/admin/login")
+
+
 def test_right_password_signs_in_and_sign_out_ends_it(client):
     response = client.login("wang")
     assert response.status_code == 302 and response.headers["location"].endswith("/admin/")
