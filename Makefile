@@ -14,6 +14,7 @@ export RASA_PORT ?= 5005
 export GATEWAY_PORT ?= 8000
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
+export RASA_TELEMETRY_ENABLED := false
 
 CHROMIUM     := /usr/bin/chromium
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)

@@ -1,4 +1,8 @@
-"""Load generators on loopback: one resident in sequence, or many residents at once for a fixed time."""
+"""Load generators on loopback: one resident in sequence, or many residents at once for a fixed time.
+
+A resident holds a conversation of TURNS questions, then starts a new one (a new session), with no pause
+between messages: a stress load, heavier than people typing.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,8 @@ from dataclasses import dataclass
 from itertools import cycle
 
 import httpx
+
+TURNS = 6  # questions per conversation
 
 
 @dataclass
@@ -43,14 +49,17 @@ def gateway_body(text: str, sender: str) -> dict[str, str]:
 
 
 def one_resident(url: str, texts: list[str], body=rest_body, messages: int = 200) -> LoadResult:
-    """One resident asking `messages` questions in a row, each in a new conversation."""
+    """One resident asking `messages` questions in a row, in conversations of TURNS questions."""
     latencies, errors = [], 0
     start = time.perf_counter()
+    sender = uuid.uuid4().hex
     with httpx.Client(timeout=30) as client:
-        for _, text in zip(range(messages), cycle(texts), strict=False):
+        for n, text in zip(range(messages), cycle(texts), strict=False):
+            if n % TURNS == 0:
+                sender = uuid.uuid4().hex
             t = time.perf_counter()
             try:
-                ok = client.post(url, json=body(text, uuid.uuid4().hex)).status_code == 200
+                ok = client.post(url, json=body(text, sender)).status_code == 200
             except httpx.HTTPError:
                 ok = False
             if ok:
@@ -61,10 +70,11 @@ def one_resident(url: str, texts: list[str], body=rest_body, messages: int = 200
 
 
 async def _resident(client: httpx.AsyncClient, url: str, texts: list[str], body, until: float, out: LoadResult) -> None:
-    sender = uuid.uuid4().hex
-    for text in cycle(texts):
+    for n, text in enumerate(cycle(texts)):
         if time.perf_counter() >= until:
             return
+        if n % TURNS == 0:
+            sender = uuid.uuid4().hex
         t = time.perf_counter()
         try:
             ok = (await client.post(url, json=body(text, sender))).status_code == 200

@@ -113,6 +113,7 @@ def _children(pid: int) -> list[int]:
 def base_env(**extra: str) -> dict[str, str]:
     """The environment for the project's processes: project on PYTHONPATH, loopback only, quiet TF."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "SANIC_HOST": "127.0.0.1", "TF_CPP_MIN_LOG_LEVEL": "2"}
+    env["RASA_TELEMETRY_ENABLED"] = "false"  # nothing leaves the machine
     env.update(extra)
     return env
 
@@ -140,7 +141,7 @@ def write_endpoints(path: Path, action_url: str, tracker_db: Path) -> Path:
     """An endpoints.yml for a local stack: action server URL and a SQLite tracker store."""
     path.write_text(
         f'action_endpoint:\n  url: "{action_url}"\n'
-        f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{tracker_db}"\n',
+        f'tracker_store:\n  type: bot.tracker_store.PooledSQLTrackerStore\n  dialect: "sqlite"\n  db: "{tracker_db}"\n',
         encoding="utf-8",
     )
     return path

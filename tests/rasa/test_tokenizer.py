@@ -75,3 +75,39 @@ def test_action_response_validation_is_unchanged():
     )
     with pytest.raises(ValidationError):
         action._validate_action_result({"events": "not a list"})
+
+
+def test_repeated_texts_are_answered_from_the_cache(tmp_path):
+    """A text seen before gets the same intent ranking without running the model again."""
+    from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import CountVectorsFeaturizer
+    from rasa.shared.nlu.training_data.training_data import TrainingData
+
+    from bot.nlu import CachedDIETClassifier
+
+    (tmp_path / "storage").mkdir()
+    storage, context = LocalModelStorage(tmp_path / "storage"), ExecutionContext(None)
+    tokenizer = ZhitangTokenizer.create(ZhitangTokenizer.get_default_config(), storage, Resource("t"), context)
+    featurizer = CountVectorsFeaturizer.create(
+        CountVectorsFeaturizer.get_default_config(), storage, Resource("f"), context
+    )
+    config = {**CachedDIETClassifier.get_default_config(), "epochs": 2, "entity_recognition": False}
+    diet = CachedDIETClassifier.create(config, storage, Resource("d"), context)
+    examples = [("尊老金发了多少", "ask_elder_allowance"), ("医保报销了多少", "ask_medical_reimbursement")] * 3
+    data = TrainingData([Message({TEXT: text, "intent": intent}) for text, intent in examples])
+    tokenizer.process_training_data(data)
+    featurizer.train(data)
+    featurizer.process_training_data(data)
+    diet.train(data)
+
+    def parse(text: str) -> Message:
+        message = Message({TEXT: text})
+        tokenizer.process([message])
+        featurizer.process([message])
+        diet.process([message])
+        return message
+
+    first = parse("尊老金发了多少钱")
+    diet._predict = lambda message: pytest.fail("the model ran for a cached text")
+    second = parse("尊老金发了多少钱")
+    assert second.get("intent") == first.get("intent")
+    assert second.get("intent_ranking") == first.get("intent_ranking")
