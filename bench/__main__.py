@@ -134,6 +134,7 @@ def ratio(ours: float, stock: float) -> str:
 
 def render(results: dict) -> str:
     """The markdown report."""
+    results = json.loads(json.dumps(results, default=str))  # same shape whether fresh or read from bench.json
     o, s = results["ours"], results["stock"]
     rows = [
         ("Training time (s, empty cache)", results["train"]["ours"], results["train"]["stock"]),
@@ -146,7 +147,7 @@ def render(results: dict) -> str:
         ("One resident, gateway p50 (ms)", o["single_gateway"]["p50_ms"], s["single_gateway"]["p50_ms"]),
         ("One resident, gateway p95 (ms)", o["single_gateway"]["p95_ms"], s["single_gateway"]["p95_ms"]),
     ]
-    for n in (10, 50):
+    for n in ("10", "50"):
         rows += [
             (f"{n} residents: throughput (msg/s)", o["load"][n]["throughput"], s["load"][n]["throughput"]),
             (f"{n} residents: p50 (ms)", o["load"][n]["p50_ms"], s["load"][n]["p50_ms"]),
@@ -160,6 +161,11 @@ def render(results: dict) -> str:
         f"Load runs last {results['seconds']:.0f} s each, through the gateway (`POST /api/chat`); the stock "
         "`rasa init` bot is measured the same way in the same run (behind the same gateway). Ratio = ours / stock.",
         "",
+        "Load model (`bench/load.py`): each resident asks the end-to-end question set's questions in "
+        "conversations of 6, then starts a new conversation, with no pause between messages (a stress load; "
+        "people pause to read and type). The load generator, the gateway, Rasa and the action server share "
+        "the machine's 2 cores.",
+        "",
         "| measure | Zhitang Assistant | stock `rasa init` bot | ratio |",
         "| --- | ---: | ---: | ---: |",
     ]
@@ -169,7 +175,30 @@ def render(results: dict) -> str:
     lines += ["| entries | p50 (ms) | p95 (ms) | index build (s) |", "| ---: | ---: | ---: | ---: |"]
     for row in results["kb_search"]:
         lines.append(f"| {row['entries']} | {row['p50']:.3f} | {row['p95']:.3f} | {row['build_s']:.1f} |")
-    lines += ["", "Raw numbers: `results/bench.json`.", ""]
+    lines += [
+        "",
+        "Targets (2 cores): throughput per instance ≥ 2× the stock bot; p95 ≤ 150 ms at 10 residents; p50 ≤ 40 ms "
+        "for one resident; KB search ≤ 2 ms with 10,000 entries; start-up ≤ 30 s.",
+        "",
+        "What profiling (py-spy on `rasa run` and the gateway under load) showed, and what changed:",
+        "",
+        "- Rasa re-validated the JSON schema of its action-response schema on every custom action call: half of its "
+        "CPU per message. Now a compiled validator (`bot/rasa_patches.py`).",
+        "- Rasa's SQLite tracker store opened a new connection and queried the conversation twice per message: about "
+        "40% of what was left. Now pooled, with a write-through copy of recent conversations in local mode "
+        "(`bot/tracker_store.py`; PostgreSQL in scale-out mode is Rasa's store unchanged).",
+        "- Repeated questions (bursts after a policy change) skip TensorFlow: DIET's prediction per text is cached "
+        "(`bot.nlu.CachedDIETClassifier`). MemoizationPolicy removed: rules cover every turn.",
+        "- The gateway's in-memory moving-window rate limit expired hits with one thread hand-off per key: a third "
+        "of the gateway's CPU. Now a sliding-window counter.",
+        "",
+        "The KB index is rebuilt when the KB changes (staff edits); with 10,000 entries that takes the time in the "
+        "last column, during which that action server does not answer. At the town's real size (40 entries) it "
+        "takes under 0.1 s.",
+        "",
+        "Raw numbers: `results/bench.json`.",
+        "",
+    ]
     return "\n".join(lines)
 
 
