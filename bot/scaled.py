@@ -64,7 +64,10 @@ class ScaledStack:
     def up(self) -> None:
         """PostgreSQL and Redis, the KB, then each replica's action server and Rasa, then the gateway."""
         self.services.up()
-        subprocess.run([str(launcher.APP_PYTHON), "-m", "kb", "build"], cwd=launcher.ROOT, env=self.env(), check=True)
+        for command in (["build"], ["ensure-admin"]):  # the KB (migrated) and the first staff admin, if configured
+            subprocess.run(
+                [str(launcher.APP_PYTHON), "-m", "kb", *command], cwd=launcher.ROOT, env=self.env(), check=True
+            )
         logs = self.base / "logs"
         for i in range(self.replicas):
             actions = launcher.action_server(self.action_ports[i], self.env(), logs / f"actions{i + 1}.log")
