@@ -47,66 +47,88 @@ def _pair(value: Any) -> bool:
     return isinstance(value, dict) and all(isinstance(value.get(k), str) and value[k].strip() for k in ("zh", "en"))
 
 
+_ID = re.compile(r"[a-z][a-z0-9_]{0,63}")
+
+
+def entry_problems(
+    entry: dict[str, Any], sentences: list[str], known_ids: set[str], from_report: bool = True
+) -> list[str]:
+    """Problems of one entry in the YAML shape, each "where: problem / 中文" (empty when all is well).
+
+    Used by the build (`from_report`: aliases, facts and a verbatim quote holding the figure are required)
+    and by the staff admin (a staff fact has no quote; a quote, when there is one, must still be verbatim).
+    """
+    problems: list[str] = []
+    eid = str(entry.get("id") or "")
+    where = eid or "?"
+    if not _ID.fullmatch(eid):
+        problems.append(f"{where}: id must be snake_case / 编号只能用小写英文字母、数字和下划线")
+    if not _ID.fullmatch(str(entry.get("topic") or "")):
+        problems.append(f"{where}: topic must be snake_case / 请选择主题")
+    for field, name in (("title", "标题"), ("summary", "简介")):
+        if not _pair(entry.get(field)):
+            problems.append(f"{where}: {field} needs zh and en / {name}需要中文和英文")
+    aliases = entry.get("aliases") or {}
+    if from_report and (not aliases.get("zh") or not aliases.get("en")):
+        problems.append(f"{where}: aliases need zh and en / 别名需要中文和英文")
+    english = [(entry.get("title") or {}).get("en", ""), (entry.get("summary") or {}).get("en", "")]
+    english += list(aliases.get("en") or [])
+    for rel in entry.get("related") or []:
+        if rel == eid or rel not in known_ids:
+            problems.append(f"{where}: related id {rel!r} does not exist / 相关条目不存在")
+    for name in entry.get("staff") or {}:
+        if name not in STAFF_FIELDS:
+            problems.append(f"{where}: unknown staff field {name!r} / 未知的工作人员字段")
+    facts = [f for f in entry.get("facts") or [] if isinstance(f, dict)]
+    if from_report and not facts:
+        problems.append(f"{where}: no facts / 没有事实")
+    keys = [f.get("key") for f in facts]
+    for fact in facts:
+        fwhere = f"{where}.{fact.get('key')}"
+        key = fact.get("key")
+        if not key or not _ID.fullmatch(str(key)) or keys.count(key) > 1:
+            problems.append(f"{fwhere}: fact key missing, duplicate or not snake_case / 事实编号缺失、重复或格式不对")
+        if fact.get("kind", "statement") not in FACT_KINDS:
+            problems.append(f"{fwhere}: kind must be one of {sorted(FACT_KINDS)} / 类型不对")
+        zh, en = str(fact.get("zh") or "").strip(), str(fact.get("en") or "").strip()
+        quote = str(fact.get("quote") or "")
+        if not zh or not en:
+            problems.append(f"{fwhere}: needs zh and en text / 需要中文和英文内容")
+        english.append(en)
+        if from_report and not quote:
+            problems.append(f"{fwhere}: needs a quote from the report / 需要工作报告的引文")
+        elif quote and sentence_of(quote, sentences) is None:
+            problems.append(f"{fwhere}: quote is not verbatim in the report: {quote!r} / 引文不在工作报告原文中")
+        figure = fact.get("figure")
+        if figure not in (None, ""):
+            figure = str(figure)
+            if from_report and figure not in quote:
+                problems.append(f"{fwhere}: figure {figure!r} is not in its quote / 数字不在引文里")
+            if figure not in zh:
+                problems.append(f"{fwhere}: figure {figure!r} is not in the zh text / 数字不在中文内容里")
+        figure_en = fact.get("figure_en")
+        if figure_en not in (None, "") and str(figure_en) not in en:
+            problems.append(
+                f"{fwhere}: figure_en {figure_en!r} is not in the en text (English figure) / 英文数字不在英文内容里"
+            )
+    for text in english:
+        if has_cjk(str(text)):
+            problems.append(f"{where}: English text holds Chinese characters: {text!r:.60} / 英文内容里有中文")
+    return problems
+
+
 def validate(entries: list[dict[str, Any]], report: str) -> list[str]:
     """Problems found in the entries (empty when all is well)."""
-    problems: list[str] = []
     sentences = report_sentences(report)
     ids = [e.get("id") for e in entries if isinstance(e, dict)]
+    problems: list[str] = []
     for entry in entries:
         if not isinstance(entry, dict) or not entry.get("id"):
             problems.append(f"entry without an id: {entry!r:.80}")
             continue
-        eid = entry["id"]
-        where = f"{eid}"
-        if ids.count(eid) > 1:
-            problems.append(f"{where}: duplicate id")
-        if not re.fullmatch(r"[a-z][a-z0-9_]*", eid):
-            problems.append(f"{where}: id must be snake_case")
-        for field in ("title", "summary"):
-            if not _pair(entry.get(field)):
-                problems.append(f"{where}: {field} needs zh and en")
-        aliases = entry.get("aliases") or {}
-        if not aliases.get("zh") or not aliases.get("en"):
-            problems.append(f"{where}: aliases need zh and en")
-        english = [entry.get("title", {}).get("en", ""), entry.get("summary", {}).get("en", "")]
-        english += list(aliases.get("en") or [])
-        for rel in entry.get("related") or []:
-            if rel not in ids:
-                problems.append(f"{where}: related id {rel!r} does not exist")
-        for name in entry.get("staff") or {}:
-            if name not in STAFF_FIELDS:
-                problems.append(f"{where}: unknown staff field {name!r}")
-        facts = entry.get("facts") or []
-        if not facts:
-            problems.append(f"{where}: no facts")
-        keys = [f.get("key") for f in facts if isinstance(f, dict)]
-        for fact in facts:
-            fwhere = f"{where}.{fact.get('key')}"
-            if keys.count(fact.get("key")) > 1 or not fact.get("key"):
-                problems.append(f"{fwhere}: fact key missing or duplicate")
-            if fact.get("kind", "statement") not in FACT_KINDS:
-                problems.append(f"{fwhere}: kind must be one of {sorted(FACT_KINDS)}")
-            zh, en, quote = fact.get("zh") or "", fact.get("en") or "", fact.get("quote") or ""
-            if not zh or not en:
-                problems.append(f"{fwhere}: needs zh and en text")
-            english.append(en)
-            if not quote:
-                problems.append(f"{fwhere}: needs a quote from the report")
-            elif sentence_of(quote, sentences) is None:
-                problems.append(f"{fwhere}: quote is not verbatim in the report: {quote!r}")
-            figure = fact.get("figure")
-            if figure is not None:
-                figure = str(figure)
-                if figure not in quote:
-                    problems.append(f"{fwhere}: figure {figure!r} is not in its quote")
-                if figure not in zh:
-                    problems.append(f"{fwhere}: figure {figure!r} is not in the zh text")
-            figure_en = fact.get("figure_en")
-            if figure_en is not None and str(figure_en) not in en:
-                problems.append(f"{fwhere}: figure_en {figure_en!r} is not in the en text")
-        for text in english:
-            if has_cjk(str(text)):
-                problems.append(f"{where}: English text holds Chinese characters: {text!r:.60}")
+        if ids.count(entry["id"]) > 1:
+            problems.append(f"{entry['id']}: duplicate id / 编号重复")
+        problems += entry_problems(entry, sentences, set(ids))
     return problems
 
 

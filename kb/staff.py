@@ -14,7 +14,6 @@ sentence that says something else. The old report fact stays in the entry's hist
 from __future__ import annotations
 
 import copy
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,10 +25,9 @@ from sqlalchemy.orm.exc import StaleDataError
 from kb.build import apply_dict, bump_version, iso, to_dict
 from kb.models import STAFF_FIELDS, Entry, Fact, Revision, UnansweredQuestion, utcnow
 from kb.queries import report_sentence_texts
-from kb.source import FACT_KINDS, sentence_of
+from kb.source import entry_problems
 from kb.text import has_cjk
 
-_ID = re.compile(r"[a-z][a-z0-9_]{0,63}")
 _TRAILING_PUNCT = " \t?？!！。.,，、;；:：~～…"
 _FACT_CONTENT = ("kind", "figure", "figure_en", "zh", "en", "keywords")
 
@@ -120,58 +118,6 @@ def diff(before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[Ch
 
 
 # --- checks ---------------------------------------------------------------------------------------------
-
-
-def _pair(value: Any) -> bool:
-    return isinstance(value, dict) and all(isinstance(value.get(k), str) and value[k].strip() for k in ("zh", "en"))
-
-
-def check_entry(data: dict[str, Any], sentences: list[str], known_ids: set[str]) -> list[str]:
-    """Problems with an entry in the YAML shape, each in Chinese and English (empty when all is well)."""
-    problems: list[str] = []
-    eid = str(data.get("id") or "")
-    if not _ID.fullmatch(eid):
-        problems.append(f"编号只能用小写英文字母、数字和下划线:{eid!r} / The id must be snake_case: {eid!r}")
-    if not _ID.fullmatch(str(data.get("topic") or "")):
-        problems.append("请选择主题 / Choose a topic (snake_case)")
-    if not _pair(data.get("title")):
-        problems.append("标题需要中文和英文 / The title needs Chinese and English")
-    if not _pair(data.get("summary")):
-        problems.append("简介需要中文和英文 / The summary needs Chinese and English")
-    english = [("title", (data.get("title") or {}).get("en")), ("summary", (data.get("summary") or {}).get("en"))]
-    english += [("alias", a) for a in (data.get("aliases") or {}).get("en") or []]
-    for rel in data.get("related") or []:
-        if rel == eid or rel not in known_ids:
-            problems.append(f"相关条目不存在:{rel} / Related entry does not exist: {rel}")
-    for name in data.get("staff") or {}:
-        if name not in STAFF_FIELDS:
-            problems.append(f"未知的工作人员字段:{name} / Unknown staff field: {name}")
-    keys = [f.get("key") for f in data.get("facts") or []]
-    for fact in data.get("facts") or []:
-        key = fact.get("key")
-        where = f"事实 {key} / fact {key}"
-        if not key or not _ID.fullmatch(str(key)) or keys.count(key) > 1:
-            problems.append(f"{where}: 编号缺失、重复或格式不对 / key missing, repeated or not snake_case")
-        if fact.get("kind", "statement") not in FACT_KINDS:
-            problems.append(f"{where}: 类型应为 {sorted(FACT_KINDS)} / kind must be one of {sorted(FACT_KINDS)}")
-        zh, en = str(fact.get("zh") or "").strip(), str(fact.get("en") or "").strip()
-        if not zh or not en:
-            problems.append(f"{where}: 需要中文和英文内容 / needs Chinese and English text")
-        english.append(("fact", en))
-        figure, figure_en = fact.get("figure"), fact.get("figure_en")
-        if figure not in (None, "") and str(figure) not in zh:
-            problems.append(f"{where}: 数字 {figure} 不在中文内容里 / figure {figure} is not in the Chinese text")
-        if figure_en not in (None, "") and str(figure_en) not in en:
-            problems.append(
-                f"{where}: 英文数字 {figure_en} 不在英文内容里 / English figure {figure_en} is not in the English text"
-            )
-        quote = fact.get("quote")
-        if quote and sentence_of(quote, sentences) is None:
-            problems.append(f"{where}: 引文不在工作报告原文中 / the quote is not verbatim in the report: {quote!r}")
-    for what, text in english:
-        if text and has_cjk(str(text)):
-            problems.append(f"英文{what}里有中文:{text!r:.40} / English {what} holds Chinese characters")
-    return problems
 
 
 # --- applying a change --------------------------------------------------------------------------------------
@@ -279,7 +225,9 @@ def prepare(
     full["facts"], problems = _provenance(list(full.get("facts") or []), old, user, keep_authorship)
     if known_ids is None:
         known_ids = set(session.scalars(select(Entry.id)))
-    problems += check_entry(full, report_sentence_texts(session), known_ids | {str(full.get("id"))})
+    problems += entry_problems(
+        full, report_sentence_texts(session), known_ids | {str(full.get("id"))}, from_report=False
+    )
     if problems:
         raise StaffError(problems)
     return full
