@@ -126,6 +126,17 @@ def apply_dict(entry: Entry, data: dict[str, Any], sentences: list[str], user: s
         )
 
 
+def record_revision(
+    session: Session, entry: Entry, action: str, user: str, before: dict[str, Any] | None = None
+) -> Revision:
+    """Write who changed an entry, when, and what it was before and after (the entry already flushed)."""
+    revision = Revision(
+        entry_id=entry.id, revision=entry.revision, action=action, changed_by=user, before=before, after=to_dict(entry)
+    )
+    session.add(revision)
+    return revision
+
+
 def bump_version(session: Session) -> None:
     """Move the KB version so every cache (search index, alias table) reloads."""
     state = session.get(KbState, 1)
@@ -151,9 +162,7 @@ def build(session: Session, entries: list[dict[str, Any]], report: str, user: st
             apply_dict(entry, item, sentences, user)
             session.add(entry)
             session.flush()
-            session.add(
-                Revision(entry_id=eid, revision=entry.revision, action="create", changed_by=user, after=to_dict(entry))
-            )
+            record_revision(session, entry, "create", user)
             result.created.append(eid)
             continue
         if entry.staff_edited:
@@ -170,32 +179,14 @@ def build(session: Session, entries: list[dict[str, Any]], report: str, user: st
         apply_dict(entry, item, sentences, user)
         entry.updated_by, entry.updated_at = user, utcnow()
         session.flush()
-        session.add(
-            Revision(
-                entry_id=eid,
-                revision=entry.revision,
-                action="update",
-                changed_by=user,
-                before=before,
-                after=to_dict(entry),
-            )
-        )
+        record_revision(session, entry, "update", user, before)
         result.updated.append(eid)
     for eid, entry in existing.items():
         if eid not in wanted and entry.source == "report" and not entry.staff_edited and not entry.retired:
             before = to_dict(entry)
             entry.retired, entry.updated_by, entry.updated_at = True, user, utcnow()
             session.flush()
-            session.add(
-                Revision(
-                    entry_id=eid,
-                    revision=entry.revision,
-                    action="retire",
-                    changed_by=user,
-                    before=before,
-                    after=to_dict(entry),
-                )
-            )
+            record_revision(session, entry, "retire", user, before)
             result.retired.append(eid)
     bump_version(session)
     return result

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
-from kb.build import apply_dict, bump_version, iso, to_dict
+from kb.build import apply_dict, bump_version, iso, record_revision, to_dict
 from kb.models import STAFF_FIELDS, Entry, Fact, Revision, UnansweredQuestion, utcnow
 from kb.queries import report_sentence_texts
 from kb.source import entry_problems
@@ -299,10 +299,7 @@ def _save(
         session.flush()
     except StaleDataError as err:  # someone saved between our read and our write; the caller rolls back
         raise Conflict(entry.id, expected or 0) from err
-    revision = Revision(
-        entry_id=entry.id, revision=entry.revision, action=action, changed_by=user, before=before, after=after
-    )
-    session.add(revision)
+    revision = record_revision(session, entry, action, user, before)
     bump_version(session)
     session.flush()
     return revision
