@@ -83,13 +83,13 @@ migration: $(VENV)/.installed ## New Alembic migration from the models: make mig
 	$(VENV)/bin/alembic revision --autogenerate -m "$(MSG)"
 
 run-scaled: env train servers ## Scale-out: PostgreSQL + Redis, 2 Rasa replicas and action servers, gateway (:8000)
-	$(PY) -m bot.scaled --replicas 2
+	$(PY) -m bot.ops.scaled --replicas 2
 
 test-scale: env train servers ## Scale and fault tests: a replica killed mid-way, action server/Rasa/KB database down
 	$(PY) -m pytest -q tests/scale
 
 bench: env train servers ## Benchmark vs the stock `rasa init` bot; writes docs/benchmarks.md (not a test)
-	$(PY) -m bench
+	$(PY) -m bot.ops.bench
 
 unit: $(VENV)/.installed $(RASA_VENV)/.installed ## pytest: KB build, search, actions; the NLU component in the Rasa env
 	$(PY) -m pytest -q tests --ignore=tests/e2e --ignore=tests/rasa --ignore=tests/scale

@@ -9,30 +9,14 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from actions.i18n import BUTTONS, FIELD_NAMES, REPORT_NAME, t
+from actions.i18n import BUTTONS, FIELD_NAMES, t
 from bot import settings
 from kb.search import KnowledgeIndex
+from kb.shape import ASKED_ORDER, staff_field
 from kb.text import has_cjk, normalize, tokens
 
-# Words that ask for a staff-only field rather than a figure.
-FIELD_PATTERNS = {
-    # "电话咨询" / "phone consultations" are services, not a request for a number.
-    "phone": r"电话(?!咨询)|号码|联系方式|热线|打给|打什么|phone(?! consult)|telephone(?! consult)|hotline|"
-    r"contact number|number to call|(who|what number) (do|can|should) i call",
-    "address": r"地址|在哪|哪里|在什么地方|怎么走|怎么去|位置|哪儿|address|where|location|located|directions|"
-    r"how (do|can) i get to|how to get (to|there)",
-    "hours": r"几点|办公时间|开放时间|上班时间|营业时间|工作时间|开门|关门|营业|工作日|周末|什么时候开|"
-    r"opening hours|office hours|hours|what time|when (is|are) .*open|open on|closed on",
-    "documents": r"材料|证件|带什么|需要带|资料|身份证|户口本|documents?|papers|bring|certificate|paperwork",
-    "how_to_apply": r"怎么申请|如何申请|怎么办理|如何办理|怎么领|怎么报名|如何报名|在哪申请|去哪办|申请流程|手续|流程|"
-    r"how (do|can|to) (i |we )?(apply|register|sign up|join|enrol|enroll)|apply|application|sign up",
-    "eligibility": r"多少岁|几岁|年龄|岁以上|条件|资格|符合|每个月|一个月|每月|每人|每年能|一年要交|要交多少|交多少|能拿多少|能领多少|收多少|"
-    r"可以领多少|标准是|收费|费用|门票|要钱吗|免费吗|谁可以|哪些人可以|what age|how old|age limit|eligib|qualif|"
-    r"per month|per person|per year|each month|each person|how much (do|will|can) i|fee|price|ticket|charge|who can",
-    "link": r"网址|链接|网站|网上办|小程序|公众号|website|link|url|online",
-    "office": r"哪个部门|什么部门|哪个单位|负责部门|which (office|department)|office in charge|department",
-}
-_FIELD_RE = {name: re.compile(p, re.I) for name, p in FIELD_PATTERNS.items()}
+# Words that ask for a staff-only field rather than a figure (defined with the fields, in kb.shape).
+_FIELD_RE = {name: re.compile(staff_field(name).asks, re.I) for name in ASKED_ORDER}
 
 FACETS = {
     "amount": r"多少钱|金额|钱|资金|经费|补贴|款|万元|花了|花费|投入|出资|实付|how much|amount|money|cost|spent|paid|pay|fund|yuan|rmb",
@@ -71,24 +55,6 @@ class Reply:
     source: dict[str, Any] | None = None
 
 
-def detect_language(text: str, index: KnowledgeIndex | None = None) -> str:
-    """Language of a message: Chinese unless, once the KB's own names are removed, English words outnumber
-    the Chinese characters left.
-
-    "What is 跨村通办?" is English with a Chinese name in it; "医保 reimbursement 多少钱" is Chinese.
-    """
-    text = normalize(text)
-    if not has_cjk(text):
-        return "en"
-    words = len(re.findall(r"[a-z]{2,}", text))
-    if not words:
-        return "zh"
-    if index is not None:
-        text = index.without_names(text)
-    chinese = len(re.findall(r"[\u3400-\u9fff]", text))
-    return "zh" if chinese >= words else "en"
-
-
 def asked_field(question: str) -> str | None:
     """The staff-only field a question asks for (phone, address, hours …), if any."""
     text = normalize(question)
@@ -124,12 +90,16 @@ def strip_field_words(question: str) -> str:
     return text
 
 
-def is_topicless(question: str) -> bool:
+def is_topicless(question: str, index: KnowledgeIndex | None = None) -> bool:
     """True for a question with no subject of its own ("实付金额呢?", "what about the amount?")."""
     text = strip_field_words(question)
     for pattern in (*_FACET_RE.values(), _UNIT_ZH, *_UNIT_EN_RE.values()):
         text = pattern.sub(" ", text)
-    words = [w for w in tokens(text) if not (has_cjk(w) and len(w) == 1) and w not in _GENERIC_EN]
+    words = [
+        w
+        for w in (index.tokens(text) if index else tokens(text))
+        if not (has_cjk(w) and len(w) == 1) and w not in _GENERIC_EN
+    ]
     return not words
 
 
@@ -161,11 +131,11 @@ def choose_entry(
     Combines the NLU intent ranking, entry names found in the text, the BM25 search and, for a
     follow-up without a topic of its own, the previous topic.
     """
-    known = {e["id"] for e in index.entries}
     scores: dict[str, float] = {}
+    votes = settings.VOTES
 
     def add(eid: str | None, value: float) -> None:
-        if eid in known:
+        if index.entry(eid) is not None:
             scores[eid] = scores.get(eid, 0.0) + value
 
     for item in ranking[:5]:
@@ -176,20 +146,21 @@ def choose_entry(
         add(intent[4:], confidence)
     named = index.named(question)
     for rank, (eid, specific) in enumerate(named[:3]):
-        add(eid, (0.6 if rank == 0 else 0.3) if specific else 0.25)
+        add(eid, (votes.first_name if rank == 0 else votes.other_name) if specific else votes.generic_name)
     hits = index.search_entries(strip_field_words(question), k=3)
     for hit in hits:
-        add(hit.key, 0.6 * hit.coverage)
-    if topic in known and not any(specific for _, specific in named):
+        add(hit.key, votes.search * hit.coverage)
+    previous = index.entry(topic)
+    if previous is not None and not any(specific for _, specific in named):
         # The previous topic is the likeliest subject of a question that names no service.
-        if is_topicless(question):
-            add(topic, 1.0)
-        elif intent == "ask_followup" or mentions_a_fact(next(e for e in index.entries if e["id"] == topic), question):
-            add(topic, 0.5)
+        if is_topicless(question, index):
+            add(topic, votes.topicless_follow_up)
+        elif intent == "ask_followup" or mentions_a_fact(previous, question):
+            add(topic, votes.follow_up)
         else:
-            add(topic, 0.25)
+            add(topic, votes.previous_topic)
         if hits and hits[0].key == topic:
-            add(topic, 0.25)
+            add(topic, votes.previous_topic_searched)
     if not scores:
         return None, 0.0, []
     ranked = sorted(scores, key=lambda eid: -scores[eid])
@@ -226,14 +197,28 @@ def _staff_note(fact: dict[str, Any], lang: str) -> str:
     return ""
 
 
-def _with_year(text: str, lang: str) -> str:
+def report_name(index: KnowledgeIndex, lang: str) -> str:
+    """The title of the report the KB quotes, in the language (from the KB's metadata)."""
+    return (index.report_title or {}).get(lang) or t("the_report", lang)
+
+
+def _with_year(text: str, lang: str, year: int | None) -> str:
     """Make sure a report answer says which year its figure is from (staff facts say their own)."""
-    if re.search(r"20\d\d", text):
+    if year is None or re.search(r"(19|20)\d\d", text):
         return text
-    return f"2022年：{text}" if lang == "zh" else f"In 2022: {text}"
+    return t("in_year", lang, year=str(year), text=text)
 
 
-def source_of(entry: dict[str, Any], fact: dict[str, Any] | None) -> dict[str, Any]:
+def fact_text(fact: dict[str, Any], lang: str, index: KnowledgeIndex) -> str:
+    """A fact as the bot says it: a report fact with its year, a staff fact with who provided it and when."""
+    if fact.get("source") == "staff":
+        return fact[lang] + _staff_note(fact, lang)
+    return _with_year(fact[lang], lang, index.year)
+
+
+def source_of(
+    entry: dict[str, Any], fact: dict[str, Any] | None, report: dict[str, str] | None = None
+) -> dict[str, Any]:
     """The citation of an answer: the report quote and sentence, or the staff member who added it."""
     if fact and fact.get("source") == "staff":
         return {"type": "staff", "entry": entry["id"], "fact": fact["key"], "who": fact.get("created_by")}
@@ -241,97 +226,142 @@ def source_of(entry: dict[str, Any], fact: dict[str, Any] | None) -> dict[str, A
         "type": "report",
         "entry": entry["id"],
         "fact": fact["key"] if fact else None,
-        "report": REPORT_NAME,
+        "report": report,
         "quote": fact.get("quote") if fact else None,
         "sentence": fact.get("sentence") if fact else None,
     }
 
 
-def buttons_for(entry: dict[str, Any], lang: str, entries: dict[str, dict[str, Any]]) -> list[dict[str, str]]:
+def buttons_for(entry: dict[str, Any], lang: str, index: KnowledgeIndex) -> list[dict[str, str]]:
     """Next steps after an answer: the source, related services, a person."""
     buttons = [{"title": BUTTONS["source"][lang], "payload": "/show_source"}]
     for rid in entry.get("related", [])[:2]:
-        if rid in entries:
-            buttons.append({"title": entries[rid]["title"][lang], "payload": f"/ask_{rid}"})
+        related = index.entry(rid)
+        if related is not None:
+            buttons.append({"title": related["title"][lang], "payload": f"/ask_{rid}"})
     buttons.append({"title": BUTTONS["human"][lang], "payload": "/request_human"})
     return buttons
 
 
-def answer_entry(
-    entry: dict[str, Any],
-    question: str,
-    lang: str,
-    entries: dict[str, dict[str, Any]],
-    centre_id: str = "service_centre",
-) -> Reply:
-    """The answer about one entry: the fact asked for, or the staff field asked for, or an honest gap."""
-    title = entry["title"][lang]
-    buttons = buttons_for(entry, lang, entries)
-    fact = choose_fact(entry, question, lang)
-    wanted = asked_field(question)
-    if wanted:
-        value = staff_value(entry, wanted, lang)
-        if value:
-            text = t(
-                "staff_value",
-                lang,
-                title=title,
-                field=FIELD_NAMES[wanted][lang],
-                value=value,
-                date=str(entry.get("updated_at", ""))[:10] or "-",
-            )
-            return Reply(
-                text,
-                "field",
-                buttons,
-                entry["id"],
-                fact["key"] if fact else None,
-                {"type": "staff", "entry": entry["id"], "field": wanted},
-            )
-        parts = [t("field_unknown", lang, title=title, field=FIELD_NAMES[wanted][lang])]
-        centre = entries.get(centre_id)
-        if centre and centre["id"] != entry["id"]:
-            for name in (wanted, "phone", "address", "hours"):
-                contact = staff_value(centre, name, lang)
-                if contact:
-                    parts.append(t("centre_contact", lang, field=FIELD_NAMES[name][lang], value=contact))
-                    break
-        if fact:
-            known = fact[lang] if fact.get("source") == "staff" else _with_year(fact[lang], lang)
-            parts.append(t("what_i_know", lang, fact=known + _staff_note(fact, lang)))
-        return Reply(
-            "\n".join(parts),
-            "field_unknown",
-            buttons,
-            entry["id"],
-            fact["key"] if fact else None,
-            source_of(entry, fact),
-        )
-    if fact is None:
-        return Reply(entry["summary"][lang], "answer", buttons, entry["id"], None, source_of(entry, None))
-    text = fact[lang] if fact.get("source") == "staff" else _with_year(fact[lang], lang)
-    lines = [text + _staff_note(fact, lang)]
-    others = [f[lang] for f in entry["facts"] if f is not fact][:2]
-    if others:
-        lines.append(t("also", lang, facts=" ".join(others)))
-    lines.append(t("source_line", lang, report=REPORT_NAME[lang]) if fact.get("source") != "staff" else "")
-    return Reply(
-        "\n".join(line for line in lines if line), "answer", buttons, entry["id"], fact["key"], source_of(entry, fact)
-    )
-
-
 def staff_value(entry: dict[str, Any], name: str, lang: str) -> str | None:
+    """A staff-only field in the language asked, falling back to the other language; None when empty."""
     value = (entry.get("staff") or {}).get(name) or {}
     other = "en" if lang == "zh" else "zh"
     text = value.get(lang) or value.get(other)
     return text.strip() if text and text.strip() else None
 
 
-def did_you_mean(candidates: list[str], lang: str, entries: dict[str, dict[str, Any]]) -> Reply:
+def staff_field_reply(entry: dict[str, Any], wanted: str, value: str, lang: str, index: KnowledgeIndex) -> Reply:
+    """A staff-only detail that staff filled in, cited as theirs."""
+    text = t(
+        "staff_value",
+        lang,
+        title=entry["title"][lang],
+        field=FIELD_NAMES[wanted][lang],
+        value=value,
+        date=str(entry.get("updated_at", ""))[:10] or "-",
+    )
+    fact = choose_fact(entry, "", lang)
+    return Reply(
+        text=text,
+        kind="field",
+        buttons=buttons_for(entry, lang, index),
+        entry_id=entry["id"],
+        fact_key=fact["key"] if fact else None,
+        source={"type": "staff", "entry": entry["id"], "field": wanted},
+    )
+
+
+def contact_lines(wanted: str, lang: str, index: KnowledgeIndex, entry_id: str | None = None) -> list[str]:
+    """Where to ask instead: the contact entry's detail staff filled (the one asked for, else phone, address,
+    hours), or nothing. The contact entry is named in the KB's metadata (kb/source/report.yml)."""
+    centre = index.entry(index.contact_entry)
+    if centre is None or centre["id"] == entry_id:
+        return []
+    for name in (wanted, "phone", "address", "hours"):
+        contact = staff_value(centre, name, lang)
+        if contact:
+            return [t("centre_contact", lang, field=FIELD_NAMES[name][lang], value=contact)]
+    return []
+
+
+def field_unknown_reply(entry: dict[str, Any], question: str, wanted: str, lang: str, index: KnowledgeIndex) -> Reply:
+    """A staff-only detail nobody filled in: say so, send the resident to the contact entry, give what is known."""
+    parts = [
+        t(
+            "field_unknown",
+            lang,
+            title=entry["title"][lang],
+            field=FIELD_NAMES[wanted][lang],
+            report=report_name(index, lang),
+        )
+    ]
+    parts += contact_lines(wanted, lang, index, entry["id"])
+    fact = choose_fact(entry, question, lang)
+    if fact:
+        parts.append(t("what_i_know", lang, fact=fact_text(fact, lang, index)))
+    return Reply(
+        text="\n".join(parts),
+        kind="field_unknown",
+        buttons=buttons_for(entry, lang, index),
+        entry_id=entry["id"],
+        fact_key=fact["key"] if fact else None,
+        source=source_of(entry, fact, index.report_title),
+    )
+
+
+def fact_reply(entry: dict[str, Any], question: str, lang: str, index: KnowledgeIndex) -> Reply:
+    """The fact that answers the question, two more of the entry's facts, and the source line."""
+    buttons = buttons_for(entry, lang, index)
+    fact = choose_fact(entry, question, lang)
+    if fact is None:
+        return Reply(
+            text=entry["summary"][lang],
+            kind="answer",
+            buttons=buttons,
+            entry_id=entry["id"],
+            source=source_of(entry, None, index.report_title),
+        )
+    lines = [fact_text(fact, lang, index)]
+    others = [f[lang] for f in entry["facts"] if f is not fact][:2]
+    if others:
+        lines.append(t("also", lang, facts=" ".join(others)))
+    if fact.get("source") != "staff":
+        lines.append(t("source_line", lang, report=report_name(index, lang)))
+    return Reply(
+        text="\n".join(lines),
+        kind="answer",
+        buttons=buttons,
+        entry_id=entry["id"],
+        fact_key=fact["key"],
+        source=source_of(entry, fact, index.report_title),
+    )
+
+
+def answer_entry(entry: dict[str, Any], question: str, lang: str, index: KnowledgeIndex) -> Reply:
+    """The answer about one entry: the staff field asked for, or an honest gap, or the fact asked for."""
+    wanted = asked_field(question)
+    if wanted:
+        value = staff_value(entry, wanted, lang)
+        if value:
+            return staff_field_reply(entry, wanted, value, lang, index)
+        return field_unknown_reply(entry, question, wanted, lang, index)
+    return fact_reply(entry, question, lang, index)
+
+
+def human_reply(buttons_lang: str) -> list[dict[str, str]]:
+    """The one button that leads to a person."""
+    return [{"title": BUTTONS["human"][buttons_lang], "payload": "/request_human"}]
+
+
+def did_you_mean(candidates: list[str], lang: str, index: KnowledgeIndex) -> Reply:
     """Buttons for the entries the question may be about."""
-    buttons = [{"title": entries[eid]["title"][lang], "payload": f"/ask_{eid}"} for eid in candidates if eid in entries]
-    buttons.append({"title": BUTTONS["human"][lang], "payload": "/request_human"})
-    return Reply(t("did_you_mean", lang), "did_you_mean", buttons)
+    buttons = [
+        {"title": entry["title"][lang], "payload": f"/ask_{entry['id']}"}
+        for entry in (index.entry(eid) for eid in candidates)
+        if entry is not None
+    ]
+    return Reply(text=t("did_you_mean", lang), kind="did_you_mean", buttons=buttons + human_reply(lang))
 
 
 def answer_question(
@@ -345,25 +375,27 @@ def answer_question(
     low_confidence: bool = False,
 ) -> Reply:
     """Answer a resident's question; when unsure, offer choices, then the report, then say so."""
-    entries = {e["id"]: e for e in index.entries}
-    if question and topic not in entries and is_topicless(question) and not index.alias_hits(question):
-        return Reply(t("no_topic_yet", lang), "no_topic")
+    if question and index.entry(topic) is None and is_topicless(question, index) and not index.alias_hits(question):
+        return Reply(text=t("no_topic_yet", lang), kind="no_topic")
     eid, score, runners = choose_entry(question, index, intent, confidence, ranking, topic)
     threshold = settings.ANSWER_MIN_SCORE_LOW_NLU if low_confidence else settings.ANSWER_MIN_SCORE
-    if eid and score >= threshold:
-        return answer_entry(entries[eid], question, lang, entries)
+    entry = index.entry(eid)
+    if entry is not None and score >= threshold:
+        return answer_entry(entry, question, lang, index)
     candidates = [c for c in [eid, *runners] if c]
     if eid and score >= settings.SUGGEST_MIN_SCORE and candidates:
-        return did_you_mean(candidates[:3], lang, entries)
+        return did_you_mean(candidates[:3], lang, index)
     hits = index.search_sentences(strip_field_words(question), k=1)
     if hits and hits[0].coverage >= settings.SEARCH_MIN_COVERAGE:
-        sentence = index.sentences[hits[0].key]
+        sentence = index.sentences[int(hits[0].key)]
         return Reply(
-            t("sentence_hit", lang, sentence=sentence),
-            "sentence",
-            [{"title": BUTTONS["human"][lang], "payload": "/request_human"}],
-            source={"type": "report", "report": REPORT_NAME, "sentence": sentence},
+            text=t("sentence_hit", lang, sentence=sentence),
+            kind="sentence",
+            buttons=human_reply(lang),
+            source={"type": "report", "report": index.report_title, "sentence": sentence},
         )
     if intent == "out_of_scope":
-        return Reply(t("out_of_scope", lang), "out_of_scope")
-    return Reply(t("dont_know", lang), "dont_know", [{"title": BUTTONS["human"][lang], "payload": "/request_human"}])
+        return Reply(text=t("out_of_scope", lang), kind="out_of_scope")
+    return Reply(
+        text=t("dont_know", lang, report=report_name(index, lang)), kind="dont_know", buttons=human_reply(lang)
+    )

@@ -11,9 +11,10 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
-from actions.answering import Reply, detect_language
+from actions.answering import Reply
 from actions.i18n import t
-from actions.kb_cache import current_index
+from bot.language import DEFAULT, LANGS
+from kb.index_cache import current_index
 from kb.search import KnowledgeIndex
 
 logger = logging.getLogger(__name__)
@@ -35,12 +36,12 @@ class KbAction(Action, ABC):
         """The resident's latest message text."""
         return (tracker.latest_message or {}).get("text") or ""
 
-    def language(self, tracker: Tracker, index: KnowledgeIndex | None = None) -> str:
-        """This message's language; a button payload ("/intent") keeps the conversation's language."""
-        text = self.question(tracker)
-        if not text.strip() or text.startswith("/"):
-            return tracker.get_slot("language") or "zh"
-        return detect_language(text, index)
+    @staticmethod
+    def language(tracker: Tracker) -> str:
+        """The conversation's language: the `language` slot, which Rasa sets from each message by the rule of
+        bot/language.py before any action runs."""
+        lang = tracker.get_slot("language")
+        return lang if lang in LANGS else DEFAULT
 
     @staticmethod
     def send(dispatcher: CollectingDispatcher, reply: Reply) -> list[dict[str, Any]]:

@@ -25,9 +25,9 @@ class ActionHumanHandoff(KbAction):
             index = self.index()
         except SQLAlchemyError as err:
             return self.kb_down(dispatcher, tracker, err)
-        lang = self.language(tracker, index)
+        lang = self.language(tracker)
         lines = [t("handoff", lang)]
-        centre = next((e for e in index.entries if e["id"] == "service_centre"), None)
+        centre = index.entry(index.contact_entry)
         contacts = [
             t("centre_contact", lang, field=FIELD_NAMES[name][lang], value=value)
             for name in ("phone", "address", "hours")

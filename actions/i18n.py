@@ -2,30 +2,23 @@
 
 from __future__ import annotations
 
-REPORT_NAME = {"zh": "2022年支塘镇政府工作报告", "en": "Zhitang Town 2022 Government Work Report"}
+from kb.shape import STAFF_FIELDS
 
-FIELD_NAMES = {
-    "office": {"zh": "办理部门", "en": "office in charge"},
-    "address": {"zh": "地址", "en": "address"},
-    "hours": {"zh": "办公时间", "en": "opening hours"},
-    "phone": {"zh": "联系电话", "en": "phone number"},
-    "documents": {"zh": "所需材料", "en": "documents needed"},
-    "how_to_apply": {"zh": "办理方式", "en": "how to apply"},
-    "eligibility": {"zh": "申领条件和标准", "en": "eligibility and individual rates"},
-    "link": {"zh": "网上办理链接", "en": "web link"},
-}
+FIELD_NAMES = {f.name: dict(f.label) for f in STAFF_FIELDS}  # how replies name a staff field
 
 TEXTS: dict[str, dict[str, str]] = {
     "also": {"zh": "另外：{facts}", "en": "Also: {facts}"},
+    "in_year": {"zh": "{year}年：{text}", "en": "In {year}: {text}"},
+    "the_report": {"zh": "镇政府工作报告", "en": "the town's government work report"},
     "staff_value": {
         "zh": "{title}的{field}：{value}（由镇工作人员提供，{date}更新）",
         "en": "{field} for {title}: {value} (provided by town staff, updated {date})",
     },
     "staff_fact": {"zh": "（由镇工作人员提供，{date}）", "en": "(provided by town staff, {date})"},
     "field_unknown": {
-        "zh": "知识库里还没有{title}的{field}。2022年工作报告没有写这方面的信息，我不能替您编造。"
+        "zh": "知识库里还没有{title}的{field}。《{report}》没有写这方面的信息，我不能替您编造。"
         "请到支塘镇便民服务中心咨询工作人员。",
-        "en": "The knowledge base does not have the {field} for {title} yet. The 2022 work report does "
+        "en": "The knowledge base does not have the {field} for {title} yet. The {report} does "
         "not give it, and I will not make it up. Please ask the staff at the Zhitang Town Public "
         "Service Centre.",
     },
@@ -53,9 +46,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "I found no matching service entry. The closest passage of the work report (in Chinese) is:\n“{sentence}”",
     },
     "dont_know": {
-        "zh": "抱歉，这个问题我答不上来，知识库和2022年工作报告里都没有相关内容。"
+        "zh": "抱歉，这个问题我答不上来，知识库和《{report}》里都没有相关内容。"
         "您可以到支塘镇便民服务中心咨询工作人员，也可以换个说法问我，比如尊老金、医保报销、法律顾问等。",
-        "en": "Sorry, I can't answer that: neither the knowledge base nor the 2022 work report covers it. "
+        "en": "Sorry, I can't answer that: neither the knowledge base nor the {report} covers it. "
         "You can ask the staff at the Zhitang Town Public Service Centre, or ask me in other words, "
         "e.g. about the elder allowance, medical-insurance reimbursement or legal advisers.",
     },

@@ -7,9 +7,9 @@ from typing import Any
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.answering import answer_question
+from actions.answering import answer_question, report_name
 from actions.base import KbAction, SQLAlchemyError
-from actions.i18n import REPORT_NAME, t
+from actions.i18n import t
 from kb.db import session_factory
 from kb.queries import record_unanswered
 
@@ -26,7 +26,7 @@ class AnswerAction(KbAction):
     ) -> list[dict[str, Any]]:
         try:
             index = self.index()
-            lang = self.language(tracker, index)
+            lang = self.language(tracker)
             message = tracker.latest_message or {}
             intent = message.get("intent") or {}
             question = self.question(tracker)
@@ -79,8 +79,8 @@ class ActionShowSource(KbAction):
             index = self.index()
         except SQLAlchemyError as err:
             return self.kb_down(dispatcher, tracker, err)
-        lang = self.language(tracker, index)
-        entry = next((e for e in index.entries if e["id"] == tracker.get_slot("topic")), None)
+        lang = self.language(tracker)
+        entry = index.entry(tracker.get_slot("topic"))
         if entry is None:
             dispatcher.utter_message(text=t("no_topic_yet", lang))
             return []
@@ -90,8 +90,8 @@ class ActionShowSource(KbAction):
         if fact and fact.get("source") == "staff":
             text = t("source_staff", lang, who=fact.get("created_by", "-"), date=str(fact.get("created_at", ""))[:10])
         elif fact and fact.get("sentence"):
-            text = t("source_quote", lang, report=REPORT_NAME[lang], sentence=fact["sentence"])
+            text = t("source_quote", lang, report=report_name(index, lang), sentence=fact["sentence"])
         else:
-            text = t("source_line", lang, report=REPORT_NAME[lang])
+            text = t("source_line", lang, report=report_name(index, lang))
         dispatcher.utter_message(text=text)
         return []

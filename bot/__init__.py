@@ -1,1 +1,1 @@
-"""Zhitang Assistant: gateway, launcher and settings (kept import-free so Rasa can load bot.nlu)."""
+"""Zhitang Assistant: gateway, launcher and settings (kept import-free so Rasa can load bot.rasa_ext.components)."""

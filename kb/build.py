@@ -9,8 +9,9 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from kb.models import BUILD_USER, STAFF_FIELDS, Entry, Fact, KbState, ReportSentence, Revision, utcnow
-from kb.source import report_sentences, sentence_of
+from bot import settings
+from kb.models import BUILD_USER, STAFF_FIELDS, Entry, Fact, KbState, Report, ReportSentence, Revision, utcnow
+from kb.source import ReportMeta, load_report_meta, report_sentences, sentence_of
 
 
 @dataclass
@@ -146,9 +147,34 @@ def bump_version(session: Session) -> None:
         state.version += 1
 
 
-def build(session: Session, entries: list[dict[str, Any]], report: str, user: str = BUILD_USER) -> BuildReport:
-    """Insert new entries, refresh unedited ones, keep staff edits, retire report entries gone from YAML."""
+def record_meta(session: Session, meta: ReportMeta) -> None:
+    """Store the report's year and title and the contact entry (kb/source/report.yml)."""
+    row = session.scalar(select(Report).where(Report.year == meta.year))
+    if row is None:
+        session.add(Report(year=meta.year, title_zh=meta.title["zh"], title_en=meta.title["en"]))
+    else:
+        row.title_zh, row.title_en = meta.title["zh"], meta.title["en"]
+    state = session.get(KbState, 1)
+    if state is None:
+        session.add(KbState(id=1, version=0, contact_entry=meta.contact_entry))
+        session.flush()
+    else:
+        state.contact_entry = meta.contact_entry
+
+
+def build(
+    session: Session,
+    entries: list[dict[str, Any]],
+    report: str,
+    user: str = BUILD_USER,
+    meta: ReportMeta | None = None,
+) -> BuildReport:
+    """Insert new entries, refresh unedited ones, keep staff edits, retire report entries gone from YAML.
+
+    `meta` is the report's metadata (kb/source/report.yml by default).
+    """
     result = BuildReport()
+    record_meta(session, meta or load_report_meta(settings.REPORT_META_PATH))
     sentences = report_sentences(report)
     session.execute(delete(ReportSentence))
     session.add_all(ReportSentence(position=i, text=s) for i, s in enumerate(sentences))

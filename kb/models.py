@@ -8,9 +8,10 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, MetaData, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from kb.shape import STAFF_FIELD_NAMES as STAFF_FIELDS  # re-exported: the staff fields' names, in form order
+
 BUILD_USER = "report-build"
 ROLES = ("viewer", "editor", "admin")  # viewers read; editors change entries; admins also manage staff accounts
-STAFF_FIELDS = ("office", "address", "hours", "phone", "documents", "how_to_apply", "eligibility", "link")
 
 
 def utcnow() -> datetime:
@@ -47,23 +48,12 @@ class Entry(Base):
     aliases_zh: Mapped[list[str]] = mapped_column(default=list)
     aliases_en: Mapped[list[str]] = mapped_column(default=list)
     related: Mapped[list[str]] = mapped_column(default=list)
-    # Staff-only fields: empty until staff fill them; the bot never invents them.
-    office_zh: Mapped[str | None] = mapped_column(Text)
-    office_en: Mapped[str | None] = mapped_column(Text)
-    address_zh: Mapped[str | None] = mapped_column(Text)
-    address_en: Mapped[str | None] = mapped_column(Text)
-    hours_zh: Mapped[str | None] = mapped_column(Text)
-    hours_en: Mapped[str | None] = mapped_column(Text)
-    phone_zh: Mapped[str | None] = mapped_column(Text)
-    phone_en: Mapped[str | None] = mapped_column(Text)
-    documents_zh: Mapped[str | None] = mapped_column(Text)
-    documents_en: Mapped[str | None] = mapped_column(Text)
-    how_to_apply_zh: Mapped[str | None] = mapped_column(Text)
-    how_to_apply_en: Mapped[str | None] = mapped_column(Text)
-    eligibility_zh: Mapped[str | None] = mapped_column(Text)  # who qualifies, how much each gets
-    eligibility_en: Mapped[str | None] = mapped_column(Text)
-    link_zh: Mapped[str | None] = mapped_column(Text)
-    link_en: Mapped[str | None] = mapped_column(Text)
+    # Staff-only fields, `<name>_zh` and `<name>_en` for each of kb.shape.STAFF_FIELDS: empty until staff
+    # fill them; the bot never invents them. Read them with `staff_field(name, lang)`.
+    for _name in STAFF_FIELDS:
+        vars()[f"{_name}_zh"] = mapped_column(Text, nullable=True)
+        vars()[f"{_name}_en"] = mapped_column(Text, nullable=True)
+    del _name
     # Bookkeeping for the staff admin: optimistic locking, who/when, soft delete.
     revision: Mapped[int] = mapped_column(Integer, default=1)
     source: Mapped[str] = mapped_column(String(16), default="report")  # report | staff
@@ -170,12 +160,26 @@ class UnansweredQuestion(Base):
 
 
 class KbState(Base):
-    """A single row whose counter moves on every KB change, so caches know when to reload."""
+    """A single row whose counter moves on every KB change, so caches know when to reload; and the entry
+    residents are sent to for a person (from kb/source/report.yml)."""
 
     __tablename__ = "kb_state"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     version: Mapped[int] = mapped_column(Integer, default=0)
+    contact_entry: Mapped[str | None] = mapped_column(String(64))
+
+
+class Report(Base):
+    """A work report the KB's facts quote: its year and title (the newest year is the one answers cite)."""
+
+    __tablename__ = "report"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, unique=True)
+    title_zh: Mapped[str] = mapped_column(String(200))
+    title_en: Mapped[str] = mapped_column(String(200))
+    loaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class Feedback(Base):

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from kb.build import to_dict
-from kb.models import Entry, KbState, ReportSentence, UnansweredQuestion, utcnow
+from kb.models import Entry, KbState, Report, ReportSentence, UnansweredQuestion, utcnow
 
 
 def kb_version(session: Session) -> int:
@@ -35,9 +35,14 @@ def _with_meta(entry: Entry) -> dict[str, Any]:
     return data
 
 
-def get_entry(session: Session, entry_id: str) -> Entry | None:
-    """One entry by id, or None."""
-    return session.get(Entry, entry_id)
+def kb_meta(session: Session) -> dict[str, Any]:
+    """The newest report's year and title, and the contact entry: {"year", "title": {zh, en}, "contact_entry"}."""
+    report = session.scalar(select(Report).order_by(Report.year.desc()).limit(1))
+    return {
+        "year": report.year if report else None,
+        "title": {"zh": report.title_zh, "en": report.title_en} if report else None,
+        "contact_entry": session.scalar(select(KbState.contact_entry).where(KbState.id == 1)),
+    }
 
 
 def report_sentence_texts(session: Session) -> list[str]:

@@ -12,7 +12,7 @@ import ahocorasick
 import bm25s
 import numpy as np
 
-from kb.text import add_words, normalize, tokens
+from kb.text import Segmenter, normalize, tokens
 
 
 @dataclass(frozen=True)
@@ -82,12 +82,17 @@ class _Bm25:
 class KnowledgeIndex:
     """Search over entries (by names, summary and facts) and over report sentences."""
 
-    def __init__(self, entries: Iterable[dict[str, Any]], sentences: Iterable[str]):
+    def __init__(self, entries: Iterable[dict[str, Any]], sentences: Iterable[str], meta: dict[str, Any] | None = None):
+        meta = meta or {}
+        self.year: int | None = meta.get("year")  # the report's year, which answers cite
+        self.report_title: dict[str, str] | None = meta.get("title")
+        self.contact_entry: str | None = meta.get("contact_entry")  # where residents are sent for a person
         self.entries = list(entries)
+        self._by_id = {e["id"]: e for e in self.entries}
         self.sentences = list(sentences)
-        add_words(term for e in self.entries for term in entry_terms(e))
-        entry_docs = [tokens(entry_document(e)) for e in self.entries]
-        sentence_docs = [tokens(s) for s in self.sentences]
+        self.segmenter = Segmenter(term for e in self.entries for term in entry_terms(e))
+        entry_docs = [self.tokens(entry_document(e)) for e in self.entries]
+        sentence_docs = [self.tokens(s) for s in self.sentences]
         self._entry_sets = [set(d) for d in entry_docs]
         self._sentence_sets = [set(d) for d in sentence_docs]
         self._entries = _Bm25(entry_docs)
@@ -110,14 +115,24 @@ class KnowledgeIndex:
         self._chinese_names = _automaton((alias, eid) for alias, eid in self.aliases if not alias.isascii())
         self._english_names = _automaton((f" {_spaced(a)} ", eid) for a, eid in self.aliases if a.isascii())
 
+    def tokens(self, text: str) -> list[str]:
+        """Search tokens of a text, with this index's KB terms kept whole."""
+        return tokens(text, self.segmenter)
+
+    def entry(self, entry_id: str | None) -> dict[str, Any] | None:
+        """One active entry by id, or None."""
+        return self._by_id.get(entry_id) if entry_id else None
+
     def search_entries(self, query: str, k: int = 3) -> list[Hit]:
         """Entries ranked by BM25 for a question."""
-        found = self._entries.search(tokens(query), self._entry_sets, k)
+        found = self._entries.search(self.tokens(query), self._entry_sets, k)
         return [Hit(self.entries[i]["id"], score, cov) for i, score, cov in found]
 
     def search_sentences(self, query: str, k: int = 3) -> list[Hit]:
         """Report sentences ranked by BM25 for a question."""
-        return [Hit(i, score, cov) for i, score, cov in self._sentences.search(tokens(query), self._sentence_sets, k)]
+        return [
+            Hit(i, score, cov) for i, score, cov in self._sentences.search(self.tokens(query), self._sentence_sets, k)
+        ]
 
     def alias_hits(self, query: str) -> list[str]:
         """Entries named in the question by a title or alias, longest name first, each once."""

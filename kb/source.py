@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,26 @@ from kb.text import has_cjk
 
 FACT_KINDS = {"amount", "count", "rate", "statement"}
 _SENTENCE_END = re.compile(r"(?<=[。！？])")
+
+
+@dataclass(frozen=True)
+class ReportMeta:
+    """The report the facts quote, and the entry residents are sent to for a person (kb/source/report.yml)."""
+
+    year: int
+    title: dict[str, str]  # zh, en
+    contact_entry: str | None = None
+
+
+def load_report_meta(path: Path) -> ReportMeta:
+    """The metadata of the report; SourceError when it lacks a year or a title in both languages."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    title = data.get("title") or {}
+    if not isinstance(data.get("year"), int) or not _pair(title):
+        raise SourceError(f"{path.name}: needs a year and a title with zh and en / 需要年份和中英文标题")
+    return ReportMeta(
+        year=data["year"], title={"zh": title["zh"], "en": title["en"]}, contact_entry=data.get("contact_entry")
+    )
 
 
 class SourceError(ValueError):

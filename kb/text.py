@@ -50,11 +50,6 @@ def has_cjk(text: str) -> bool:
     return bool(_CJK.search(text or ""))
 
 
-def detect_lang(text: str) -> str:
-    """Language of a message: 'zh' if it has any Chinese character, else 'en'."""
-    return "zh" if has_cjk(text) else "en"
-
-
 def to_simplified(text: str) -> str:
     """Traditional to simplified Chinese (no-op on text without Chinese)."""
     return zhconv.convert(text, "zh-cn") if has_cjk(text) else text
@@ -65,31 +60,58 @@ def normalize(text: str) -> str:
     return to_simplified(clean(text)).lower()
 
 
-def add_words(words: Iterable[str]) -> None:
-    """Teach jieba the KB's terms so each is one token (尊老金, 15分钟医保服务圈 …)."""
-    added = False
-    for word in words:
-        word = normalize(word)
-        if has_cjk(word) and len(word) > 1:
-            jieba.add_word(word, freq=2000)
-            added = True
-    if added:
-        _cut.cache_clear()  # texts cut before now must be cut again with the new words
+class Segmenter:
+    """Jieba word segmentation with the KB's own terms, private to one search index.
+
+    Each index gets its own `jieba.Tokenizer`, so building an index never changes jieba's process-wide
+    dictionary, and the names of retired entries leave with the index that held them. The base dictionary
+    is loaded once per process and copied (about 30 ms), not read again.
+    """
+
+    _base: jieba.Tokenizer | None = None
+
+    def __init__(self, words: Iterable[str] = ()):
+        self._jieba = jieba.Tokenizer()
+        base = Segmenter._base_tokenizer()
+        self._jieba.FREQ, self._jieba.total = dict(base.FREQ), base.total
+        self._jieba.initialized = True
+        for word in words:
+            word = normalize(word)
+            if has_cjk(word) and len(word) > 1:
+                self._jieba.add_word(word, freq=2000)
+        self.cut = lru_cache(maxsize=4096)(self._cut)
+
+    @classmethod
+    def _base_tokenizer(cls) -> jieba.Tokenizer:
+        if cls._base is None:
+            base = jieba.Tokenizer()
+            base.initialize()
+            cls._base = base
+        return cls._base
+
+    def _cut(self, text: str) -> tuple[str, ...]:
+        return tuple(self._jieba.lcut(text))
 
 
-@lru_cache(maxsize=4096)
-def _cut(text: str) -> tuple[str, ...]:
-    return tuple(jieba.lcut(text))
+_PLAIN: Segmenter | None = None
 
 
-def tokens(text: str) -> list[str]:
+def plain_segmenter() -> Segmenter:
+    """A segmenter with jieba's own dictionary only (for text that no index is at hand for)."""
+    global _PLAIN
+    if _PLAIN is None:
+        _PLAIN = Segmenter()
+    return _PLAIN
+
+
+def tokens(text: str, segmenter: Segmenter | None = None) -> list[str]:
     """Search tokens: jieba words, Chinese characters and bigrams, stemmed English words, no stopwords.
 
     Characters and bigrams make the match robust to segmentation differences and typos.
     """
     text = normalize(text)
     out: list[str] = []
-    for piece in _cut(text):
+    for piece in (segmenter or plain_segmenter()).cut(text):
         piece = piece.strip()
         if not piece:
             continue

@@ -12,6 +12,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot import settings
+from bot.language import message_language
 from kb.build import build
 from kb.db import create_schema, session_factory
 from kb.search import KnowledgeIndex
@@ -50,7 +51,7 @@ def kb_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, entries, report_text
 @pytest.fixture
 def index(kb_url: str) -> KnowledgeIndex:
     """The action server's search index of the test KB."""
-    from actions.kb_cache import current_index
+    from kb.index_cache import current_index
 
     return current_index(kb_url)
 
@@ -79,6 +80,8 @@ def make_tracker() -> Callable[..., Tracker]:
         if ranking is None:
             ranking = [{"name": intent, "confidence": confidence}] if intent else []
         all_slots = {"language": "zh", "topic": None, "fact": None, **(slots or {})}
+        # As in Rasa: the LanguageDetector's entity fills the `language` slot before any action runs.
+        all_slots["language"] = message_language(text) or all_slots["language"]
         return Tracker.from_dict(
             {
                 "sender_id": "test-user",

@@ -12,7 +12,6 @@ from sqlalchemy.exc import OperationalError
 import actions.base
 from actions.handoff import ActionHumanHandoff
 from actions.i18n import t
-from actions.language import ActionDetectLanguage
 from actions.service import (
     ActionAnswerService,
     ActionShowSource,
@@ -227,7 +226,7 @@ async def test_low_confidence_gibberish_says_dont_know_and_is_recorded(kb_url, m
         tracker = make_tracker("asdkjh qwe", "nlu_fallback", confidence=0.31)
         events = await ActionTriageLowConfidence().run(dispatcher, tracker, domain)
         assert events == []
-        assert dispatcher.messages[0]["text"] == t("dont_know", "en")
+        assert dispatcher.messages[0]["text"] == t("dont_know", "en", report="Zhitang Town 2022 Government Work Report")
         with session_factory(kb_url)() as session:
             rows = session.scalars(select(UnansweredQuestion)).all()
         assert [(r.text, r.lang, r.count) for r in rows] == [("asdkjh qwe", "en", expected_count)]
@@ -249,20 +248,19 @@ async def test_low_confidence_still_answers_a_clearly_named_service(kb_url, disp
 
 
 @pytest.mark.parametrize(
-    "text, slot, expected",
+    "text, slot, lang",
     [
-        ("尊老金发了多少", "en", [SlotSet("language", "zh")]),
-        ("How much is 尊老金 total?", "zh", [SlotSet("language", "en")]),
-        ("hello", "zh", [SlotSet("language", "en")]),
-        ("医保 reimbursement 多少钱", "zh", []),
-        ("/ask_elder_allowance", "en", []),
-        ("/ask_elder_allowance", "zh", []),
+        ("尊老金发了多少", "en", "zh"),
+        ("How much is 尊老金 total?", "zh", "en"),
+        ("/ask_elder_allowance", "en", "en"),
+        ("👍", "en", "en"),
     ],
 )
-async def test_detect_language_action(kb_url, dispatcher, make_tracker, domain, text, slot, expected):
-    events = await ActionDetectLanguage().run(dispatcher, make_tracker(text, slots={"language": slot}), domain)
-    assert events == expected
-    assert dispatcher.messages == []
+async def test_actions_reply_in_the_language_rasa_set(kb_url, dispatcher, make_tracker, domain, text, slot, lang):
+    """The actions read the `language` slot (set inside Rasa by bot/language.py); they detect nothing."""
+    tracker = make_tracker(text, "ask_elder_allowance", slots={"language": slot, "topic": "elder_allowance"})
+    await ActionAnswerService().run(dispatcher, tracker, domain)
+    assert has_cjk(dispatcher.messages[0]["text"]) == (lang == "zh")
 
 
 def _unavailable_by_path(monkeypatch, tmp_path):
@@ -300,14 +298,3 @@ async def test_kb_unavailable_is_said_not_raised(
     events = await action.run(dispatcher, tracker, domain)
     assert events == []
     assert [m["text"] for m in dispatcher.messages] == [t("kb_unavailable", lang)]
-
-
-@pytest.mark.parametrize(
-    "make_unavailable", [_unavailable_by_path, _unavailable_by_error], ids=["bad_path", "db_error"]
-)
-async def test_detect_language_works_without_the_kb(
-    monkeypatch, tmp_path, dispatcher, make_tracker, domain, make_unavailable
-):
-    make_unavailable(monkeypatch, tmp_path)
-    events = await ActionDetectLanguage().run(dispatcher, make_tracker("hello"), domain)
-    assert events == [SlotSet("language", "en")]

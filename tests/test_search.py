@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import jieba
 import pytest
 
-from actions.answering import detect_language
 from bot import settings
-from kb.text import add_words, tokens
+from kb.search import KnowledgeIndex
+from kb.text import Segmenter, tokens
 
 
 @pytest.mark.parametrize(
@@ -69,20 +70,27 @@ def test_unrelated_question_has_low_coverage(index, question):
     assert index.alias_hits(question) == []
 
 
-def test_tokens_keep_a_kb_term_whole_after_add_words():
-    text = "请问尊老金到底发了多少"
-    tokens(text)  # tokenised once before the word is known (may be cached)
-    add_words(["尊老金"])
-    assert "尊老金" in tokens(text)
-    assert "尊老金" in tokens("尊老金发了多少")
+def test_an_index_keeps_its_kb_terms_whole(index):
+    assert "尊老金" in index.tokens("请问尊老金到底发了多少")
 
 
-def test_add_words_applies_to_text_seen_before():
-    """A term added when the KB changes must segment whole even in a question already tokenised."""
-    text = "我想领暖心饭卡"
-    assert "暖心饭卡" not in tokens(text)
-    add_words(["暖心饭卡"])
-    assert "暖心饭卡" in tokens(text)
+def test_building_an_index_leaves_jiebas_global_dictionary_alone(entries):
+    """Each index has its own jieba.Tokenizer: the process-wide dictionary never learns KB terms."""
+    term = "暖心饭卡测试词"
+    entry = {**entries[0], "id": "warm_meal_card", "title": {"zh": term, "en": "Warm meal card"}}
+    index = KnowledgeIndex([entry], [])
+    assert term in index.tokens(f"我想领{term}")
+    assert term not in jieba.lcut(f"我想领{term}")
+    assert term not in Segmenter().cut(f"我想领{term}")
+
+
+def test_names_of_retired_entries_leave_the_index(entries):
+    """An index built without an entry neither segments nor finds its names."""
+    elder = next(e for e in entries if e["id"] == "elder_allowance")
+    with_it = KnowledgeIndex(entries, [])
+    without = KnowledgeIndex([e for e in entries if e is not elder], [])
+    assert "elder_allowance" in with_it.alias_hits("尊老金发了多少")
+    assert without.alias_hits("尊老金发了多少") == [] and without.entry("elder_allowance") is None
 
 
 def test_tokens_drop_question_words_and_stem_english():
@@ -90,27 +98,3 @@ def test_tokens_drop_question_words_and_stem_english():
     zh = tokens("请问尊老金发了多少")
     assert "请问" not in zh and "了" not in zh
     assert "尊老" in zh and "老金" in zh  # character bigrams, for typos
-
-
-@pytest.mark.parametrize(
-    "text, lang",
-    [
-        ("尊老金发了多少", "zh"),
-        ("How much is 尊老金 total?", "en"),
-        ("医保 reimbursement 多少钱", "zh"),
-        ("hello", "en"),
-        ("What is 跨村通办?", "en"),
-        ("尊老金發了多少錢", "zh"),
-        ("We are new residents (新市民) from Anhui, does the town arrange school places?", "en"),
-        ("我想问 elder allowance 的 amount", "zh"),
-        ("尊老金", "zh"),
-    ],
-)
-def test_detect_language(index, text, lang):
-    assert detect_language(text, index) == lang
-
-
-def test_detect_language_without_index_weighs_chinese_characters_against_english_words():
-    assert detect_language("How much is 尊老金 total?") == "en"  # 3 characters, 4 words
-    assert detect_language("尊老金 how much") == "zh"  # 3 characters, 2 words
-    assert detect_language("hello") == "en"

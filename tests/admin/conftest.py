@@ -23,7 +23,7 @@ def admin_app(kb_url: str, monkeypatch: pytest.MonkeyPatch) -> FastAPI:
     with session_factory(kb_url)() as session, session.begin():
         for name, role in ROLES.items():
             create_user(session, name, PASSWORDS[name], role)
-    from bot.admin import mount
+    from bot.web.admin import mount
 
     app = FastAPI()
     mount(app)

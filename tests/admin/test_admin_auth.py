@@ -11,7 +11,7 @@ from sqlalchemy import select
 from starlette.routing import Mount, Route
 
 from bot import settings
-from bot.admin import security
+from bot.web.admin import security
 from kb.db import session_factory
 from kb.models import Entry, StaffUser
 

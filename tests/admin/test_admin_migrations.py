@@ -28,8 +28,8 @@ def test_a_fresh_database_is_migrated_to_head_and_matches_the_models(tmp_path: P
     assert differences == []
 
 
-def test_the_baseline_holds_every_table():
-    assert set(BASELINE_TABLES) == set(Base.metadata.tables)
+def test_the_baseline_holds_every_table_but_those_added_later():
+    assert set(BASELINE_TABLES) | {"report"} == set(Base.metadata.tables)
     assert (MIGRATIONS_DIR / "versions").is_dir()
 
 

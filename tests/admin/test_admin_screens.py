@@ -9,8 +9,8 @@ from admin_helpers import form_values
 from sqlalchemy import select
 
 from actions.answering import answer_entry
-from actions.kb_cache import current_index
 from kb.db import session_factory
+from kb.index_cache import current_index
 from kb.models import Entry, Fact, Feedback, Revision, UnansweredQuestion
 
 HOURS_ZH = "周一至周五 8:30-17:00(节假日除外)"
@@ -71,7 +71,7 @@ def test_setting_office_hours_in_the_form_reaches_the_bot(signed_in, kb_url):
     assert last.after["staff"]["hours"] == {"zh": HOURS_ZH, "en": HOURS_EN}
     index = current_index(kb_url)
     entries = {e["id"]: e for e in index.entries}
-    assert HOURS_ZH in answer_entry(entries["elder_allowance"], "尊老金几点上班", "zh", entries).text
+    assert HOURS_ZH in answer_entry(entries["elder_allowance"], "尊老金几点上班", "zh", index).text
 
 
 def test_two_staff_saving_at_once_the_second_gets_a_conflict(signed_in, kb_url):

@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import func, select
 
 from actions.answering import answer_entry, answer_question, source_of
-from actions.kb_cache import current_index
 from kb.db import session_factory
+from kb.index_cache import current_index
 from kb.models import Entry, Fact, Revision, UnansweredQuestion
 from kb.queries import kb_version
 from kb.staff import (
@@ -55,10 +55,10 @@ def test_update_writes_revision_and_the_bot_answers_with_it_without_restart(kb_u
     assert index is not before_index  # reloaded because the KB version moved
     elder = _entries(index)["elder_allowance"]
     assert elder["staff"]["hours"] == HOURS
-    reply = answer_entry(elder, "尊老金几点上班", "zh", _entries(index))
+    reply = answer_entry(elder, "尊老金几点上班", "zh", index)
     assert reply.kind == "field"
     assert HOURS["zh"] in reply.text
-    reply = answer_entry(elder, "What are the opening hours for the elder allowance?", "en", _entries(index))
+    reply = answer_entry(elder, "What are the opening hours for the elder allowance?", "en", index)
     assert HOURS["en"] in reply.text
 
 
@@ -158,7 +158,7 @@ def test_a_figure_the_quote_does_not_hold_becomes_a_staff_fact_cited_as_such(kb_
         assert history.before["facts"][0]["quote"] == "发放尊老金1428.35万元"  # the report's version is kept
     index = current_index(kb_url)
     elder = _entries(index)["elder_allowance"]
-    reply = answer_entry(elder, "尊老金发了多少钱", "zh", _entries(index))
+    reply = answer_entry(elder, "尊老金发了多少钱", "zh", index)
     assert "1500万元" in reply.text and "由镇工作人员提供" in reply.text
     assert reply.source == {"type": "staff", "entry": "elder_allowance", "fact": "amount", "who": "wang"}
 
@@ -193,7 +193,7 @@ def test_a_staff_fact_says_who_added_it_and_when(kb_url):
         assert fact.created_at is not None
     index = current_index(kb_url)
     elder = _entries(index)["elder_allowance"]
-    reply = answer_entry(elder, "尊老金每个月几号发", "zh", _entries(index))
+    reply = answer_entry(elder, "尊老金每个月几号发", "zh", index)
     assert reply.fact_key == "staff_1"
     assert "由镇工作人员提供" in reply.text
     assert source_of(elder, elder["facts"][-1])["who"] == "wang"

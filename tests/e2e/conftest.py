@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot import launcher
+from bot.ops import launcher
 
 ROOT = launcher.ROOT
 

@@ -9,8 +9,8 @@ import pytest
 import respx
 
 from bot import settings
-from bot.gateway.app import create_app
-from bot.gateway.ratelimit import RateLimiter
+from bot.web.app import create_app
+from bot.web.gateway.ratelimit import RateLimiter
 
 FAKE_RASA = "http://rasa.test"
 WEBHOOK = f"{FAKE_RASA}/webhooks/rest/webhook"

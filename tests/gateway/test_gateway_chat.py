@@ -8,7 +8,7 @@ import socket
 import httpx
 import pytest
 
-from bot.gateway.i18n import message
+from bot.web.gateway.i18n import message
 
 SESSION = "a1b2c3d4e5f6a7b8"
 POLITE_ZH = "暂时无法回答"
@@ -52,7 +52,14 @@ async def test_answer_merges_text_buttons_and_source(client, rasa):
             "entry": "elder_allowance",
         }
     ]
-    assert sent_to_rasa(rasa) == [{"sender": SESSION, "message": "尊老金发了多少?"}]
+    assert sent_to_rasa(rasa) == [{"sender": SESSION, "message": "尊老金发了多少?", "metadata": {}}]
+
+
+@pytest.mark.parametrize("lang, metadata", [("en", {"lang": "en"}), ("zh", {"lang": "zh"}), ("fr", {}), (None, {})])
+async def test_the_widgets_language_reaches_rasa_as_metadata(client, rasa, lang, metadata):
+    """The language chosen in the widget travels as message metadata (no hidden greeting text)."""
+    assert (await client.post("/api/chat", json={**body("/greet"), "lang": lang})).status_code == 200
+    assert sent_to_rasa(rasa)[0]["metadata"] == metadata
 
 
 async def test_whitespace_is_folded_before_forwarding(client, rasa):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.gateway.privacy import mask
+from bot.web.gateway.privacy import mask
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ import httpx
 import pytest
 import respx
 
-from bot.gateway.rasa_client import RasaClient, RasaUnavailable
+from bot.web.gateway.rasa_client import RasaClient, RasaUnavailable
 
 A, B = "http://127.0.0.1:7001", "http://127.0.0.1:7002"
 REPLY = [{"recipient_id": "s", "text": "2022年，支塘镇发放尊老金1428.35万元。"}]

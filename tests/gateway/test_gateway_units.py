@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import re
-import sys
-import types
 
-import pytest
+import httpx
 
-from bot.gateway import app as gateway_app
-from bot.gateway.i18n import MESSAGES, accept_language, choose_language, text_language
-from bot.gateway.rasa_client import merge_messages
-from bot.gateway.ratelimit import RateLimiter
+from bot.web import app as web_app
+from bot.web.gateway.i18n import MESSAGES
+from bot.web.gateway.rasa_client import merge_messages
+from bot.web.gateway.ratelimit import RateLimiter
 
 
 def test_merge_joins_each_custom_to_the_text_before_it():
@@ -34,25 +32,6 @@ def test_merge_joins_each_custom_to_the_text_before_it():
 def test_merge_drops_what_the_widget_cannot_show():
     """Images, lone customs, non-dicts: nothing to show (the gateway then says 'unavailable')."""
     assert merge_messages([{"image": "x.png"}, "junk", {"custom": {"kind": "answer"}}, None]) == []
-
-
-@pytest.mark.parametrize(
-    "text, lang",
-    [("尊老金发了多少?", "zh"), ("How much is 尊老金?", "en"), ("hello", "en"), ("   ", None), ("123", None)],
-)
-def test_text_language(text, lang):
-    """Chinese when Chinese characters outnumber Latin words; English when Latin words lead."""
-    assert text_language(text) == lang
-
-
-def test_language_falls_back_from_text_to_field_to_header():
-    """The text, then the `lang` field, then Accept-Language, then Chinese."""
-    assert choose_language("hello", "zh", "zh-CN") == "en"
-    assert choose_language("  ", "en", "zh-CN") == "en"
-    assert choose_language(None, "xx", "fr-FR,en;q=0.5") == "en"
-    assert choose_language(None, None, None) == "zh"
-    assert accept_language("en;q=0.2, zh-TW;q=0.9") == "zh"
-    assert accept_language("fr, de") is None
 
 
 def test_every_message_has_both_languages():
@@ -94,15 +73,12 @@ async def test_town_page_and_widget_assets_are_served_locally(client):
     assert (await client.get("/healthz")).json() == {"status": "ok"}
 
 
-def test_admin_hook_mounts_bot_admin_when_it_imports(monkeypatch):
-    """create_app() calls bot.admin.mount(app) when the staff admin is there, and runs without it."""
-    mounted = []
-    fake = types.ModuleType("bot.admin")
-    fake.mount = mounted.append
-    monkeypatch.setitem(sys.modules, "bot.admin", fake)
-    app = gateway_app.create_app()
-    assert mounted == [app]
-
-    broken = types.ModuleType("bot.admin")  # half-built: no mount() yet
-    monkeypatch.setitem(sys.modules, "bot.admin", broken)
-    assert gateway_app.create_app() is not None
+async def test_web_app_serves_the_gateway_and_the_admin(kb_url):
+    """One app made by one factory: the residents' routes and the staff admin (no import hooks)."""
+    app = web_app.create_app(kb_url=kb_url)
+    transport = httpx.ASGITransport(app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000") as client:
+        assert (await client.get("/healthz")).json() == {"status": "ok"}
+        assert (await client.post("/api/feedback", json={"rating": "meh"})).status_code == 400
+        assert (await client.get("/admin/")).status_code in (302, 303)
+        assert (await client.get("/static/widget.js")).status_code == 200

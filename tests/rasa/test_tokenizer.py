@@ -11,7 +11,7 @@ from rasa.engine.storage.resource import Resource
 from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.nlu import ZhitangTokenizer, normalize_text
+from bot.rasa_ext.components import ZhitangTokenizer, normalize_text
 
 
 @pytest.fixture
@@ -66,7 +66,7 @@ def test_action_response_validation_is_unchanged():
     from jsonschema import ValidationError
     from rasa.core.actions.action import RemoteAction
 
-    from bot import rasa_patches
+    from bot.rasa_ext import patches as rasa_patches
 
     rasa_patches.apply()
     action = RemoteAction("action_answer_service", None)
@@ -82,7 +82,7 @@ def test_repeated_texts_are_answered_from_the_cache(tmp_path):
     from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import CountVectorsFeaturizer
     from rasa.shared.nlu.training_data.training_data import TrainingData
 
-    from bot.nlu import CachedDIETClassifier
+    from bot.rasa_ext.components import CachedDIETClassifier
 
     (tmp_path / "storage").mkdir()
     storage, context = LocalModelStorage(tmp_path / "storage"), ExecutionContext(None)

@@ -10,7 +10,7 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, SessionStarted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.tracker_store import PooledSQLTrackerStore
+from bot.rasa_ext.tracker_store import PooledSQLTrackerStore
 
 DOMAIN = Domain.from_yaml("""
 version: "3.1"

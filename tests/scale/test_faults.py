@@ -16,8 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot import launcher
-from bot.services import Services
+from bot.ops import launcher
+from bot.ops.services import Services
 
 
 class FaultStack:

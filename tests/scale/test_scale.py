@@ -18,9 +18,9 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
-from bot import launcher
-from bot.gateway.rasa_client import RasaClient
-from bot.scaled import ScaledStack
+from bot.ops import launcher
+from bot.ops.scaled import ScaledStack
+from bot.web.gateway.rasa_client import RasaClient
 
 QUESTIONS = [
     q["text"]

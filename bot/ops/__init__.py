@@ -1,0 +1,1 @@
+"""Running the assistant: processes (launcher), local PostgreSQL/Redis (services), scale-out (scaled), bench."""

@@ -1,0 +1,138 @@
+"""Scale-out mode on one machine: PostgreSQL (tracker store + KB), Redis lock store, N Rasa replicas with
+their action servers, and the gateway balancing over them. `make run-scaled` runs `python -m bot.ops.scaled`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.ops import launcher
+from bot.ops.services import PG_PASSWORD, PG_USER, Services
+
+
+def write_scaled_endpoints(path: Path, action_url: str, services: Services) -> Path:
+    """endpoints.yml of one replica: its action server, the shared PostgreSQL tracker store, Redis locks."""
+    path.write_text(
+        f'action_endpoint:\n  url: "{action_url}"\n'
+        "tracker_store:\n  type: SQL\n  dialect: postgresql\n  url: 127.0.0.1\n"
+        f"  port: {services.pg_port}\n  db: zhitang_tracker\n  username: {PG_USER}\n  password: {PG_PASSWORD}\n"
+        f"lock_store:\n  type: redis\n  url: 127.0.0.1\n  port: {services.redis_port}\n  db: 1\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+@dataclass
+class ScaledStack:
+    """Everything of the scale-out mode, started in order and stopped in reverse."""
+
+    base: Path
+    replicas: int = 2
+    pg_port: int = 5433
+    redis_port: int = 6380
+    rasa_ports: list[int] = field(default_factory=list)
+    action_ports: list[int] = field(default_factory=list)
+    gateway_port: int = 8000
+    model: str = "models"
+    extra_env: dict[str, str] = field(default_factory=dict)
+    processes: list[launcher.Process] = field(default_factory=list)
+    services: Services | None = None
+
+    def __post_init__(self) -> None:
+        self.rasa_ports = self.rasa_ports or [5005 + i for i in range(self.replicas)]
+        self.action_ports = self.action_ports or [5055 + i for i in range(self.replicas)]
+        self.services = Services(self.base, self.pg_port, self.redis_port)
+
+    @property
+    def kb_url(self) -> str:
+        return self.services.url("zhitang_kb")
+
+    def rasa(self, i: int) -> launcher.Process:
+        """Replica i's Rasa process."""
+        return next(p for p in self.processes if p.name == f"rasa{i + 1}")
+
+    def env(self, **extra: str) -> dict[str, str]:
+        """Environment of every process of the stack."""
+        return launcher.base_env(KB_DATABASE_URL=self.kb_url, **self.extra_env, **extra)
+
+    def up(self) -> None:
+        """PostgreSQL and Redis, the KB, then each replica's action server and Rasa, then the gateway."""
+        self.services.up()
+        for command in (["build"], ["ensure-admin"]):  # the KB (migrated) and the first staff admin, if configured
+            subprocess.run(
+                [str(launcher.APP_PYTHON), "-m", "kb", *command], cwd=launcher.ROOT, env=self.env(), check=True
+            )
+        logs = self.base / "logs"
+        for i in range(self.replicas):
+            actions = launcher.action_server(self.action_ports[i], self.env(), logs / f"actions{i + 1}.log")
+            actions.name = f"actions{i + 1}"
+            self.processes.append(actions.start())
+        for i in range(self.replicas):  # one after the other: the first creates the tracker tables
+            endpoints = write_scaled_endpoints(
+                self.base / f"endpoints-rasa{i + 1}.yml",
+                f"http://127.0.0.1:{self.action_ports[i]}/webhook",
+                self.services,
+            )
+            rasa = launcher.rasa_server(
+                self.rasa_ports[i], endpoints, self.env(), logs / f"rasa{i + 1}.log", self.model
+            )
+            rasa.name = f"rasa{i + 1}"
+            self.processes.append(rasa.start())
+            rasa.wait_until_up()
+        for p in self.processes:
+            p.wait_until_up()
+        urls = ",".join(f"http://127.0.0.1:{port}" for port in self.rasa_ports)
+        gateway = launcher.gateway(self.gateway_port, self.env(RASA_URLS=urls), logs / "gateway.log")
+        self.processes.append(gateway.start())
+        gateway.wait_until_up()
+
+    def restart(self, process: launcher.Process) -> None:
+        """Start a stopped process again and wait until it answers."""
+        process.start()
+        process.wait_until_up()
+
+    def down(self) -> None:
+        """Stop the processes, then PostgreSQL and Redis (their data stays)."""
+        for p in reversed(self.processes):
+            p.stop()
+        self.services.down()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the scale-out stack in the foreground until Ctrl-C."""
+    parser = argparse.ArgumentParser(prog="python -m bot.ops.scaled", description=__doc__)
+    parser.add_argument("--replicas", type=int, default=2)
+    parser.add_argument("--dir", type=Path, default=launcher.ROOT / "var" / "scaled")
+    args = parser.parse_args(argv)
+    stack = ScaledStack(args.dir.resolve(), replicas=args.replicas)
+    stopping = False
+
+    def _stop(*_):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        stack.up()
+        rasa = ", ".join(f"http://127.0.0.1:{p}" for p in stack.rasa_ports)
+        print(f"scale-out mode up: widget http://localhost:{stack.gateway_port}, Rasa replicas {rasa}", flush=True)
+        while not stopping:
+            for p in stack.processes:
+                if p.popen and p.popen.poll() is not None:
+                    print(f"{p.name} exited ({p.popen.returncode}); see {p.log}", flush=True)
+                    stopping = True
+            time.sleep(1)
+    finally:
+        stack.down()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

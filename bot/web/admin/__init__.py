@@ -1,0 +1,105 @@
+"""The staff admin at /admin: sign in, keep the knowledge base current, see what residents could not get.
+
+`mount(app)` adds it to the gateway (FastAPI). Screens are SQLAdmin's; every save goes through kb.staff.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from sqladmin import Admin
+from sqladmin.authentication import login_required
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
+
+from bot import settings
+from bot.web.admin import texts
+from bot.web.admin.accounts import StaffUserView
+from bot.web.admin.entries import EntryView, FactView
+from bot.web.admin.exchange import ExchangeView
+from bot.web.admin.history import RevisionView, changed_fields
+from bot.web.admin.inbox import FeedbackView, QuestionView
+from bot.web.admin.security import RoleAuthorization, StaffAuth, can_edit, csrf_token, current_role, current_user
+from kb.db import session_factory
+from kb.models import STAFF_FIELDS, Entry, Feedback, Revision, UnansweredQuestion
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+STATIC = Path(__file__).resolve().parent / "static"
+VIEWS = (EntryView, FactView, RevisionView, QuestionView, FeedbackView, ExchangeView, StaffUserView)
+
+
+def _dashboard(session: Session) -> dict[str, Any]:
+    """The numbers and lists of the admin's first page."""
+    entries = session.scalars(select(Entry).where(Entry.retired.is_(False))).all()
+    missing = [e for e in entries if not any(e.staff_field(name, "zh") for name in ("phone", "address", "hours"))]
+    return {
+        "entries": len(entries),
+        "missing_contacts": len(missing),
+        "open_questions": session.scalar(
+            select(func.count(UnansweredQuestion.id)).where(UnansweredQuestion.entry_id.is_(None))
+        ),
+        "top_questions": session.scalars(
+            select(UnansweredQuestion)
+            .where(UnansweredQuestion.entry_id.is_(None))
+            .order_by(UnansweredQuestion.count.desc(), UnansweredQuestion.last_seen.desc())
+            .limit(5)
+        ).all(),
+        "thumbs_down": session.scalar(select(func.count(Feedback.id)).where(Feedback.rating == "down")),
+        "recent": session.scalars(select(Revision).order_by(Revision.id.desc()).limit(8)).all(),
+    }
+
+
+class StaffAdmin(Admin):
+    """SQLAdmin with a first page that says what needs doing."""
+
+    @login_required
+    async def index(self, request: Request) -> Response:
+        """The dashboard: open questions, 👎 count, entries without contacts, recent changes."""
+
+        def load() -> dict[str, Any]:
+            with self.kb_sessions() as session:
+                return _dashboard(session)
+
+        context = await run_in_threadpool(load)
+        return await self.templates.TemplateResponse(
+            request, "sqladmin/index.html", {**context, "changed_fields": changed_fields}
+        )
+
+
+def mount(app: FastAPI, url: str | None = None) -> None:
+    """Mount the staff admin under /admin on the app, on the KB database (settings.KB_DATABASE_URL by default)."""
+    url = url or settings.KB_DATABASE_URL
+    admin = StaffAdmin(
+        app,
+        session_maker=session_factory(url),
+        base_url="/admin",
+        title=texts.TITLE,
+        favicon_url="/admin/zt/favicon.svg",
+        templates_dir=str(TEMPLATES),
+        authentication_backend=StaffAuth(session_factory(url), "/admin"),
+        authorization_backend=RoleAuthorization(),
+    )
+    admin.kb_sessions = session_factory(url)
+    # The admin's own CSS and script, as files: the gateway's Content-Security-Policy allows no inline ones.
+    admin.admin.router.routes.insert(1, Mount("/zt", app=StaticFiles(directory=STATIC), name="zt-static"))
+    env = admin.templates.env
+    env.install_gettext_callables(texts.gettext, texts.ngettext, newstyle=True)
+    env.globals.update(
+        csrf_token=csrf_token,
+        current_user=current_user,
+        current_role=current_role,
+        can_edit=can_edit,
+        local_time=texts.local_time,
+        local_iso=texts.local_iso,
+        texts=texts,
+        staff_fields=STAFF_FIELDS,
+    )
+    for view in VIEWS:  # a subclass per mount: SQLAdmin keeps the admin and database on the view class
+        admin.add_view(type(view.__name__, (view,), {"__module__": view.__module__}))

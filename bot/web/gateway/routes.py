@@ -1,0 +1,88 @@
+"""The residents' gateway: town page with the widget, POST /api/chat in front of Rasa, feedback, static assets."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from bot.language import reply_language
+from bot.web.gateway import feedback
+from bot.web.gateway.guards import address_guard, check_origin, error_response, session_guard
+from bot.web.gateway.i18n import message
+from bot.web.gateway.privacy import mask
+from bot.web.gateway.rasa_client import RasaClient, RasaUnavailable
+from bot.web.gateway.ratelimit import RateLimiter
+from bot.web.gateway.validation import InputError, check_session, check_text, read_body
+
+logger = logging.getLogger(__name__)
+HERE = Path(__file__).resolve().parent
+STATIC_DIR = HERE / "static"
+templates = Jinja2Templates(directory=HERE / "templates")
+
+
+def asset_version() -> str:
+    """A short hash of the widget's files, to bust browser caches when they change."""
+    digest = hashlib.sha256()
+    for name in ("widget.js", "widget.css", "town.css", "town.js"):
+        digest.update((STATIC_DIR / name).read_bytes())
+    return digest.hexdigest()[:10]
+
+
+async def chat(request: Request) -> JSONResponse:
+    """One resident message -> the bot's messages: {session, question (masked), lang, messages: [...]}."""
+    header = request.headers.get("accept-language")
+    lang = reply_language(header=header)
+    question = None
+    try:
+        check_origin(request)
+        data, refused = await read_body(request)
+        lang = reply_language(data.get("text"), data.get("lang"), header=header)
+        await address_guard(request, "chat")
+        if refused:
+            raise refused
+        text = check_text(data.get("text"))
+        session = check_session(data.get("session"))
+        await session_guard(request, session)
+        question = mask(text)
+        messages = await request.app.state.rasa.send(session, question, data.get("lang"))
+    except InputError as err:
+        return error_response(err, lang)
+    except RasaUnavailable:
+        return error_response(InputError(503, "unavailable"), lang, question=question)
+    return JSONResponse({"session": session, "question": question, "lang": lang, "messages": messages})
+
+
+async def index(request: Request) -> HTMLResponse:
+    """The town page with the widget on it."""
+    return templates.TemplateResponse(request, "index.html", {"version": request.app.state.asset_version})
+
+
+async def health() -> dict[str, str]:
+    """Liveness of the gateway itself (Rasa's state shows in /api/chat answers)."""
+    return {"status": "ok"}
+
+
+async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    """Any unforeseen error: the polite 'temporarily unavailable' as JSON, never a 500 page."""
+    logger.exception("unexpected error on %s", request.url.path, exc_info=exc)
+    lang = reply_language(header=request.headers.get("accept-language"))
+    return JSONResponse({"error": "unavailable", "message": message("unavailable", lang), "lang": lang}, 503)
+
+
+def install(app: FastAPI, rasa: RasaClient | None = None, limiter: RateLimiter | None = None) -> None:
+    """Add the residents' routes to the web app: town page, /api/chat, /api/feedback, /healthz, /static."""
+    app.state.rasa = rasa or RasaClient()
+    app.state.limiter = limiter or RateLimiter()
+    app.state.asset_version = asset_version()
+    app.add_api_route("/", index, methods=["GET"], response_class=HTMLResponse, include_in_schema=False)
+    app.add_api_route("/healthz", health, methods=["GET"])
+    app.add_api_route("/api/chat", chat, methods=["POST"])
+    app.include_router(feedback.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.add_exception_handler(Exception, unexpected_error)
