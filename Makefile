@@ -19,26 +19,57 @@ export RASA_TELEMETRY_ENABLED := false
 CHROMIUM     := /usr/bin/chromium
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 USERDICT     := build/jieba/userdict.txt
-MODEL_INPUTS := config.yml domain.yml $(sort $(wildcard data/*/*.yml)) bot/nlu.py $(USERDICT)
+LEXICON      := build/lexicon/lexicon.json
+SITUATIONS   := build/nlu/situations.yml
+NLU_DATA     := --data data build/nlu
+# Everything a trained model depends on: a change to any of these retrains it.
+MODEL_INPUTS := config.yml domain.yml $(sort $(wildcard data/*/*.yml)) $(sort $(wildcard bot/rasa_ext/*.py)) \
+                bot/language.py bot/pinyin.py bot/rewrite.py $(USERDICT) $(LEXICON) $(SITUATIONS)
 
-.PHONY: help env run test unit validate story-test e2e lint format kb userdict train cross-validate clean chromium screenshots servers run-scaled test-scale bench admin-user kb-export kb-import migration
+.PHONY: help env lock run test unit validate story-test e2e lint format kb userdict train cross-validate clean chromium screenshots servers run-scaled test-scale bench admin-user kb-export kb-import migration
 
 help: ## Show this help
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
 
+# Both environments install from lock files: every package, pip itself included, pinned with its hashes
+# (requirements/*.txt, made by `make lock` from the top-level lists in requirements/*.in). pip is not
+# upgraded in a separate, unhashed step: the venv's own pip installs the lock, which swaps in the locked
+# pip. PIP_USE_PEP517 makes a new venv's old pip build the few sdists (jieba, zhconv) as wheels, like newer
+# pips do; their build dependencies (setuptools, wheel) are outside hash checking, as in any pip.
+define install-lock
+test -x $(1)/bin/python || $(PY310) -m venv $(1)
+PIP_USE_PEP517=1 $(1)/bin/python -m pip install $(PIP_FLAGS) --require-hashes -r $(2) 2>&1 | grep -v "^WARNING: Location"; test $${PIPESTATUS[0]} -eq 0
+touch $(1)/.installed
+endef
+
 $(VENV)/.installed: requirements/app.txt
-	test -x $(PY) || $(PY310) -m venv $(VENV)
-	$(PY) -m pip install $(PIP_FLAGS) --upgrade pip wheel 2>&1 | grep -v "^WARNING: Location" || true
-	$(PY) -m pip install $(PIP_FLAGS) -r requirements/app.txt 2>&1 | grep -v "^WARNING: Location"; test $${PIPESTATUS[0]} -eq 0
-	touch $@
+	$(call install-lock,$(VENV),requirements/app.txt)
 
 $(RASA_VENV)/.installed: requirements/rasa.txt
-	test -x $(RASA_VENV)/bin/python || $(PY310) -m venv $(RASA_VENV)
-	$(RASA_VENV)/bin/python -m pip install $(PIP_FLAGS) --upgrade pip wheel 2>&1 | grep -v "^WARNING: Location" || true
-	$(RASA_VENV)/bin/python -m pip install $(PIP_FLAGS) -r requirements/rasa.txt 2>&1 | grep -v "^WARNING: Location"; test $${PIPESTATUS[0]} -eq 0
-	touch $@
+	$(call install-lock,$(RASA_VENV),requirements/rasa.txt)
 
 env: $(VENV)/.installed $(RASA_VENV)/.installed ## Create both environments (actions/KB/gateway; Rasa 3.6 on Python 3.10)
+
+# uv resolves the locks (in its own venv under build/, never in the project's). It keeps the versions already
+# in a lock wherever requirements/*.in allow them; UPGRADE=1 moves every package to the newest allowed.
+UV_VERSION := 0.13.8
+UV         := build/uv-$(UV_VERSION)/bin/uv
+$(UV):
+	$(PY310) -m venv build/uv-$(UV_VERSION)
+	build/uv-$(UV_VERSION)/bin/pip install $(PIP_FLAGS) uv==$(UV_VERSION) 2>&1 | grep -v "^WARNING: Location"; test $${PIPESTATUS[0]} -eq 0
+
+define compile-lock
+$(UV) pip compile --quiet requirements/$(1).in -o requirements/$(1).txt --generate-hashes \
+  --python-version 3.10 --python-platform linux --custom-compile-command "make lock" $(if $(UPGRADE),--upgrade)
+{ echo '# Lock file for requirements/$(1).in (Linux x86_64, Python 3.10): every package pinned, with hashes.'; \
+  echo '# Do not edit: change requirements/$(1).in, then run `make lock` (`make lock UPGRADE=1` for newer versions).'; \
+  echo '# `make env` installs it with pip install --require-hashes.'; cat requirements/$(1).txt; } > requirements/$(1).txt.new
+mv requirements/$(1).txt.new requirements/$(1).txt
+endef
+
+lock: $(UV) ## Regenerate the hashed lock files requirements/{app,rasa}.txt from requirements/*.in
+	$(call compile-lock,app)
+	$(call compile-lock,rasa)
 
 $(CHROMIUM):
 	$(SUDO) apt-get update -qq
@@ -54,15 +85,15 @@ servers: ## Debian's PostgreSQL and Redis for the scale-out mode (our targets st
 kb: $(VENV)/.installed ## Check the YAML entries against the report and load them into the KB (staff edits kept)
 	$(PY) -m kb build
 
-$(USERDICT): $(VENV)/.installed $(wildcard kb/source/entries/*.yml) kb/source/zhitang-2022-work-report.txt
+$(USERDICT) $(LEXICON) $(SITUATIONS) &: $(VENV)/.installed $(wildcard kb/source/entries/*.yml) $(wildcard kb/source/*.txt) kb/source/report.yml kb/source/lexicon.yml
 	$(PY) -m kb userdict
 
-userdict: $(USERDICT) ## Write jieba's user dictionary of the KB's service terms
+userdict: $(USERDICT) $(LEXICON) $(SITUATIONS) ## What the NLU reads at training: jieba's KB terms, rewrite tables, situations
 
-train: $(RASA_VENV)/.installed $(USERDICT) ## Train the model unless data, config and domain are unchanged
+train: $(RASA_VENV)/.installed $(USERDICT) $(LEXICON) $(SITUATIONS) ## Train the model unless data, config and domain are unchanged
 	@hash=$$(cat $(MODEL_INPUTS) | sha256sum | cut -c1-12); \
 	if [ -f models/zhitang-$$hash.tar.gz ]; then echo "model up to date: models/zhitang-$$hash.tar.gz"; \
-	else mkdir -p models && $(RASA) train --fixed-model-name zhitang-$$hash --out models && \
+	else mkdir -p models && $(RASA) train $(NLU_DATA) --fixed-model-name zhitang-$$hash --out models && \
 	  find models -name 'zhitang-*.tar.gz' ! -name "zhitang-$$hash.tar.gz" -delete; fi
 
 run: env kb train ## Start everything: widget at http://localhost:8000, REST at http://localhost:5005/webhooks/rest/webhook
@@ -95,8 +126,8 @@ unit: $(VENV)/.installed $(RASA_VENV)/.installed ## pytest: KB build, search, ac
 	$(PY) -m pytest -q tests --ignore=tests/e2e --ignore=tests/rasa --ignore=tests/scale
 	cd tests/rasa && ../../$(RASA_VENV)/bin/python -m pytest -q
 
-validate: $(RASA_VENV)/.installed $(USERDICT) ## rasa data validate --fail-on-warnings
-	$(RASA) data validate --fail-on-warnings
+validate: $(RASA_VENV)/.installed $(USERDICT) $(SITUATIONS) ## rasa data validate --fail-on-warnings
+	$(RASA) data validate $(NLU_DATA) --fail-on-warnings
 
 story-test: train ## rasa test on the test stories (both languages), failing on any prediction error
 	$(RASA) test core --stories tests/stories --fail-on-prediction-errors --out results/core
@@ -110,7 +141,7 @@ screenshots: env train $(CHROMIUM) ## Retake docs/widget-*.png
 	ZHITANG_SCREENSHOTS=1 $(PY) -m pytest -q tests/e2e -k shots
 
 cross-validate: train ## Intent F1 by 5-fold cross-validation (slow; not part of make test)
-	$(RASA) test nlu --nlu data/nlu --cross-validation --folds 5 --out results/nlu-cv
+	$(RASA) test nlu --nlu data/nlu build/nlu --cross-validation --folds 5 --out results/nlu-cv
 
 lint: $(VENV)/.installed ## ruff and black --check
 	$(VENV)/bin/ruff check actions kb bot tests

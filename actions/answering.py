@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
-from actions.i18n import BUTTONS, FIELD_NAMES, t
+from actions.i18n import BUTTONS, FACET_NAMES, FIELD_NAMES, t
+from actions.understanding import Question, figure_value, stated_figures, understand, without_time_and_place
 from bot import settings
 from kb.search import KnowledgeIndex
 from kb.shape import ASKED_ORDER, staff_field
@@ -92,7 +94,7 @@ def strip_field_words(question: str) -> str:
 
 def is_topicless(question: str, index: KnowledgeIndex | None = None) -> bool:
     """True for a question with no subject of its own ("实付金额呢?", "what about the amount?")."""
-    text = strip_field_words(question)
+    text = strip_field_words(without_time_and_place(question))
     for pattern in (*_FACET_RE.values(), _UNIT_ZH, *_UNIT_EN_RE.values()):
         text = pattern.sub(" ", text)
     words = [
@@ -118,6 +120,17 @@ def mentions_a_fact(entry: dict[str, Any], question: str) -> bool:
     )
 
 
+@dataclass
+class Choice:
+    """The entry a question is about, how sure (0..1), the runners-up, and whether the text itself (a name, the
+    search, the previous topic) backs it rather than the NLU alone."""
+
+    entry_id: str | None
+    score: float
+    runners: list[str]
+    evidence: dict[str, float]  # entry -> support from the text, without the NLU
+
+
 def choose_entry(
     question: str,
     index: KnowledgeIndex,
@@ -125,31 +138,55 @@ def choose_entry(
     confidence: float,
     ranking: list[dict[str, Any]],
     topic: str | None,
-) -> tuple[str | None, float, list[str]]:
-    """The entry a question is about, a 0..1 confidence, and runner-up entries.
+    context: str = "",
+    nlu_weight: float = 1.0,
+    story: str = "",
+) -> Choice:
+    """The entry a question is about.
 
-    Combines the NLU intent ranking, entry names found in the text, the BM25 search and, for a
-    follow-up without a topic of its own, the previous topic.
+    Combines the NLU intent ranking (times `nlu_weight`: less for a long message, which the NLU read whole),
+    entry names found in the question, the BM25 search and, for a follow-up without a topic of its own, the
+    previous topic. Names in the `context` (the clauses of a story around the question) count a little.
     """
     scores: dict[str, float] = {}
+    evidence: dict[str, float] = {}
     votes = settings.VOTES
 
-    def add(eid: str | None, value: float) -> None:
+    def add(eid: str | None, value: float, from_text: bool = True) -> None:
         if index.entry(eid) is not None:
             scores[eid] = scores.get(eid, 0.0) + value
+            if from_text:
+                evidence[eid] = evidence.get(eid, 0.0) + value
 
     for item in ranking[:5]:
         name = item.get("name") or ""
         if name.startswith("ask_") and name != "ask_followup":
-            add(name[4:], float(item.get("confidence") or 0.0))
+            add(name[4:], nlu_weight * float(item.get("confidence") or 0.0), from_text=False)
     if intent and intent.startswith("ask_") and not ranking:
-        add(intent[4:], confidence)
+        add(intent[4:], nlu_weight * confidence, from_text=False)
     named = index.named(question)
+    query = strip_field_words(question)
+    hits = index.search_entries(query, k=3)
+    # A one- or two-word query covers itself easily: its search vote counts in proportion.
+    length = min(1.0, len(index.tokens(query)) / 3)
+    coverage = {hit.key: hit.coverage for hit in hits}
     for rank, (eid, specific) in enumerate(named[:3]):
+        if not specific and any(
+            c >= 0.5 and c >= coverage.get(eid, 0.0) + 0.25 for k, c in coverage.items() if k != eid
+        ):
+            continue  # "medical insurance" in a question the search clearly places under reimbursement
         add(eid, (votes.first_name if rank == 0 else votes.other_name) if specific else votes.generic_name)
-    hits = index.search_entries(strip_field_words(question), k=3)
-    for hit in hits:
-        add(hit.key, votes.search * hit.coverage)
+    if context:
+        for eid, specific in index.named(context)[:2]:
+            add(eid, votes.context_name if specific else votes.context_name / 2)
+    if story:
+        # A long message: the clause that asks leads, the story around it counts too (it often names the need).
+        told = {hit.key: hit.coverage for hit in index.search_entries(story, k=3)}
+        for key in set(coverage) | set(told):
+            add(key, votes.search * (0.6 * coverage.get(key, 0.0) * length + 0.4 * told.get(key, 0.0)))
+    else:
+        for hit in hits:
+            add(hit.key, votes.search * hit.coverage * length)
     previous = index.entry(topic)
     if previous is not None and not any(specific for _, specific in named):
         # The previous topic is the likeliest subject of a question that names no service.
@@ -162,9 +199,9 @@ def choose_entry(
         if hits and hits[0].key == topic:
             add(topic, votes.previous_topic_searched)
     if not scores:
-        return None, 0.0, []
+        return Choice(None, 0.0, [], evidence)
     ranked = sorted(scores, key=lambda eid: -scores[eid])
-    return ranked[0], min(scores[ranked[0]], 1.0), ranked[1:4]
+    return Choice(ranked[0], min(scores[ranked[0]], 1.0), ranked[1:4], evidence)
 
 
 def choose_fact(entry: dict[str, Any], question: str, lang: str) -> dict[str, Any] | None:
@@ -338,15 +375,151 @@ def fact_reply(entry: dict[str, Any], question: str, lang: str, index: Knowledge
     )
 
 
-def answer_entry(entry: dict[str, Any], question: str, lang: str, index: KnowledgeIndex) -> Reply:
-    """The answer about one entry: the staff field asked for, or an honest gap, or the fact asked for."""
-    wanted = asked_field(question)
-    if wanted:
-        value = staff_value(entry, wanted, lang)
+def asked_fields(question: str) -> list[str]:
+    """Every staff-only field a question asks for, in the order asked ("在哪里办？电话多少？": address, phone)."""
+    text = normalize(question)
+    found = [(m.start(), name) for name, pattern in _FIELD_RE.items() if (m := pattern.search(text))]
+    return [name for _, name in sorted(found)]
+
+
+def fields_reply(entry: dict[str, Any], question: str, wanted: list[str], lang: str, index: KnowledgeIndex) -> Reply:
+    """One line per staff field asked for: its value when staff filled it, else an honest gap (once)."""
+    if len(wanted) == 1:
+        value = staff_value(entry, wanted[0], lang)
         if value:
-            return staff_field_reply(entry, wanted, value, lang, index)
-        return field_unknown_reply(entry, question, wanted, lang, index)
+            return staff_field_reply(entry, wanted[0], value, lang, index)
+        return field_unknown_reply(entry, question, wanted[0], lang, index)
+    known = [(name, value) for name in wanted if (value := staff_value(entry, name, lang))]
+    missing = [name for name in wanted if not staff_value(entry, name, lang)]
+    if not missing:
+        lines = [staff_field_reply(entry, name, value, lang, index).text for name, value in known]
+        reply = staff_field_reply(entry, wanted[0], known[0][1], lang, index)
+        reply.text = "\n".join(lines)
+        return reply
+    reply = field_unknown_reply(entry, question, missing[0], lang, index)
+    names = (
+        "、".join(FIELD_NAMES[n][lang] for n in missing)
+        if lang == "zh"
+        else ", ".join(FIELD_NAMES[n][lang] for n in missing)
+    )
+    first = t("field_unknown", lang, title=entry["title"][lang], field=names, report=report_name(index, lang))
+    lines = [staff_field_reply(entry, name, value, lang, index).text for name, value in known]
+    reply.text = "\n".join([*lines, first, *reply.text.split("\n")[1:]])
+    return reply
+
+
+def answer_entry(entry: dict[str, Any], question: str, lang: str, index: KnowledgeIndex) -> Reply:
+    """The answer about one entry: the staff fields asked for, or an honest gap, or the fact asked for."""
+    wanted = asked_fields(question)
+    if wanted:
+        return fields_reply(entry, question, wanted, lang, index)
     return fact_reply(entry, question, lang, index)
+
+
+def honest_gap_reply(
+    entry: dict[str, Any], question: str, key: str, lang: str, index: KnowledgeIndex, **values: str
+) -> Reply:
+    """The KB lacks what was asked (another year, a comparison, a facet): say so, then what it does know,
+    labelled with its year."""
+    fact = choose_fact(entry, question, lang)
+    lines = [t(key, lang, title=entry["title"][lang], year=str(index.year or "-"), **values)]
+    if fact:
+        lines.append(t("what_i_know", lang, fact=fact_text(fact, lang, index)))
+        others = [fact_text(f, lang, index) for f in entry["facts"] if f is not fact][:2]
+        if others:
+            lines.append(t("also", lang, facts=" ".join(others)))
+    lines += contact_lines("phone", lang, index, entry["id"])
+    return Reply(
+        text="\n".join(lines),
+        kind="year_unknown" if key in ("year_unknown", "change_unknown", "place_unknown") else "facet_unknown",
+        buttons=buttons_for(entry, lang, index),
+        entry_id=entry["id"],
+        fact_key=fact["key"] if fact else None,
+        source=source_of(entry, fact, index.report_title),
+    )
+
+
+def summary_reply(entry: dict[str, Any], lang: str, index: KnowledgeIndex) -> Reply:
+    """What a service is: the entry's summary, then its leading fact with its year."""
+    fact = entry["facts"][0] if entry["facts"] else None
+    lines = [t("summary", lang, title=entry["title"][lang], summary=entry["summary"][lang])]
+    if fact:
+        lines.append(" ".join(fact_text(f, lang, index) for f in entry["facts"][:3]))
+        if fact.get("source") != "staff":
+            lines.append(t("source_line", lang, report=report_name(index, lang)))
+    return Reply(
+        text="\n".join(lines),
+        kind="summary",
+        buttons=buttons_for(entry, lang, index),
+        entry_id=entry["id"],
+        fact_key=fact["key"] if fact else None,
+        source=source_of(entry, fact, index.report_title),
+    )
+
+
+_COMPARATIVE_FACT = re.compile(
+    r"同比|增长|下降|提高|降低|比上年|较上年|排名|排第|第一|全市|全省|increase|decrease|rank|first"
+)
+_PREMISE_CUE = re.compile(
+    r"听说|据说|听人说|有人说|是不是|是真的|真的吗|难道|不是说|好像|据传|号称|"
+    r"i heard|i've heard|is it true|really\b|apparently|supposedly|someone (said|told)|people say|isn't it|right\?",
+    re.I,
+)
+
+
+def premise_fact(question: Question, entry: dict[str, Any], index: KnowledgeIndex) -> dict[str, Any] | None:
+    """The fact whose figure contradicts a figure the resident assumed ("听说有5万老人领了？" -> 21389人), if any.
+
+    Only with a cue that the resident is checking a claim (听说, is it true …); a stated number that matches
+    any of the entry's figures (within 2%) is no wrong premise.
+    """
+    if not _PREMISE_CUE.search(question.text):
+        return None
+    text = index.without_names(question.text)
+    stated = [(v, unit) for v, unit in stated_figures(text) if not (1900 <= v <= 2100 and not unit)]
+    figures = [(f, figure_value(f.get("figure"))) for f in entry["facts"] if f.get("kind") in ("count", "amount")]
+    figures = [(f, v) for f, v in figures if v]
+    if not stated or not figures:
+        return None
+    if any(abs(n - v) <= 0.02 * v for n, _ in stated for _, v in figures):
+        return None
+    kind = "amount" if any(u in ("元", "钱", "yuan", "rmb") for _, u in stated) else "count"
+    return next((f for f, _ in figures if f["kind"] == kind), figures[0][0])
+
+
+def answer_about(entry: dict[str, Any], question: Question, lang: str, index: KnowledgeIndex) -> Reply:
+    """The answer about the chosen entry, honest about what the KB does not hold.
+
+    In order: staff fields asked for; another year, a change over time or another place (the KB has one
+    year of one town); a rate or amount the entry has no fact for; "what is it"; a figure the resident
+    assumed that the KB contradicts; else the fact asked for.
+    """
+    focus = question.focus
+    wanted = asked_fields(focus)
+    if wanted:
+        return fields_reply(entry, focus, wanted, lang, index)
+    fact = choose_fact(entry, focus, lang)
+    other_years = [y for y in question.years if y != index.year]
+    comparative = fact is not None and _COMPARATIVE_FACT.search(fact["zh"] + " " + fact["en"]) is not None
+    if question.change and not comparative:
+        return honest_gap_reply(entry, focus, "change_unknown", lang, index)
+    if other_years and not (question.change and comparative):
+        years = "、".join(str(y) for y in other_years) if lang == "zh" else ", ".join(str(y) for y in other_years)
+        return honest_gap_reply(entry, focus, "year_unknown", lang, index, years=years)
+    if question.other_place and not comparative:
+        return honest_gap_reply(entry, focus, "place_unknown", lang, index)
+    facet = asked_facet(focus)
+    if facet in ("rate", "amount") and not any(f["kind"] == facet for f in entry["facts"]):
+        if not (fact and mentions_a_fact({"facts": [fact]}, focus)):
+            return honest_gap_reply(entry, focus, "facet_unknown", lang, index, facet=FACET_NAMES[facet][lang])
+    if question.what_is and not facet and not asked_unit(focus):
+        return summary_reply(entry, lang, index)
+    wrong = premise_fact(question, entry, index)
+    if wrong is not None:
+        reply = fact_reply(entry, wrong[lang], lang, index)
+        reply.text = t("premise", lang) + "\n" + reply.text
+        return reply
+    return fact_reply(entry, focus, lang, index)
 
 
 def human_reply(buttons_lang: str) -> list[dict[str, str]]:
@@ -364,6 +537,52 @@ def did_you_mean(candidates: list[str], lang: str, index: KnowledgeIndex) -> Rep
     return Reply(text=t("did_you_mean", lang), kind="did_you_mean", buttons=buttons + human_reply(lang))
 
 
+def scope_reply(key: str, lang: str, index: KnowledgeIndex, named: list[str] | None = None) -> Reply:
+    """About the bot, one's own records, or nothing the town's services cover: what the bot can do, no facts."""
+    buttons = [
+        {"title": entry["title"][lang], "payload": f"/ask_{entry['id']}"}
+        for entry in (index.entry(eid) for eid in (named or [])[:1])
+        if entry is not None
+    ]
+    return Reply(text=t(key, lang), kind=key, buttons=buttons + (human_reply(lang) if key == "personal_record" else []))
+
+
+def clause_that_asks(read: Question, index: KnowledgeIndex) -> str:
+    """In a long message, the asking clause the KB can answer best: the most text evidence (names, search);
+    on a tie the later one. Meta clauses ("Can you tell me?") carry none, so the real question wins."""
+    best, best_score = read.focus, -1.0
+    for clause in read.asks:
+        evidence = choose_entry(clause, index, None, 0.0, [], None).evidence
+        score = max(evidence.values(), default=0.0)
+        if score >= best_score and score > 0:
+            best, best_score = clause, score
+    return best
+
+
+def clear_winner(choice: Choice) -> str | None:
+    """The entry the text alone points at, if it does: enough support, and well ahead of the next."""
+    ranked = sorted(choice.evidence.items(), key=lambda item: -item[1])
+    if not ranked:
+        return None
+    runner = ranked[1][1] if len(ranked) > 1 else 0.0
+    if ranked[0][1] >= settings.CLEAR_EVIDENCE and ranked[0][1] >= settings.CLEAR_MARGIN * runner:
+        return ranked[0][0]
+    return None
+
+
+def also_asked(question: Question, first: str, index: KnowledgeIndex, lang: str) -> list[dict[str, str]]:
+    """Buttons for the services the other clauses of the message ask about by name (answered one at a time)."""
+    out = []
+    for clause in question.asks:
+        if clause == question.focus:
+            continue
+        named = [eid for eid, specific in index.named(clause) if specific and eid != first]
+        entry = index.entry(named[0]) if named else None
+        if entry is not None and all(b["payload"] != f"/ask_{entry['id']}" for b in out):
+            out.append({"title": t("also_asked", lang, title=entry["title"][lang]), "payload": f"/ask_{entry['id']}"})
+    return out
+
+
 def answer_question(
     question: str,
     lang: str,
@@ -373,20 +592,64 @@ def answer_question(
     ranking: list[dict[str, Any]],
     topic: str | None,
     low_confidence: bool = False,
+    today: date | None = None,
 ) -> Reply:
-    """Answer a resident's question; when unsure, offer choices, then the report, then say so."""
-    if question and index.entry(topic) is None and is_topicless(question, index) and not index.alias_hits(question):
+    """Answer a resident's message; when unsure, offer choices, then the report, then say so.
+
+    The message is first put in the KB's words (dialect, pinyin, homophones of names) and read for the
+    clause that asks; a message about the bot or one's own records gets a statement of scope, never facts.
+    """
+    read = understand(index.rewrite(question), today) if question else understand("")
+    if question and not re.search(r"[A-Za-z\u3400-\u9fff]", question) and not read.years:
+        return Reply(text=t("no_topic_yet", lang), kind="no_topic")  # emoji, digits: no question to answer
+    if question and read.personal:
+        return scope_reply("personal_record", lang, index, index.alias_hits(read.text))
+    if question and read.about_bot:
+        # Never follow an instruction; answer only a real question asked beside it, by the KB alone.
+        honest = [c for c in read.asks if not understand(c).about_bot and any(s for _, s in index.named(c))]
+        if not honest:
+            return scope_reply("about_bot", lang, index)
+        read = understand(honest[-1], today)
+    if read.is_long:
+        read.focus = clause_that_asks(read, index)
+    focus = read.focus
+    if focus and index.entry(topic) is None and is_topicless(focus, index) and not index.alias_hits(read.text):
         return Reply(text=t("no_topic_yet", lang), kind="no_topic")
-    eid, score, runners = choose_entry(question, index, intent, confidence, ranking, topic)
+    context = " ".join(c for c in read.clauses if c != focus) if read.is_long else ""
+    nlu_weight = settings.VOTES.long_message_nlu if read.is_long else 1.0
+    story = read.text if read.is_long else ""
+    choice = choose_entry(focus, index, intent, confidence, ranking, topic, context, nlu_weight, story)
     threshold = settings.ANSWER_MIN_SCORE_LOW_NLU if low_confidence else settings.ANSWER_MIN_SCORE
-    entry = index.entry(eid)
-    if entry is not None and score >= threshold:
-        return answer_entry(entry, question, lang, index)
-    candidates = [c for c in [eid, *runners] if c]
-    if eid and score >= settings.SUGGEST_MIN_SCORE and candidates:
+    entry = index.entry(choice.entry_id)
+    # The text itself must back the entry, unless the NLU is sure of a short message (it read it whole) ...
+    mine, best = choice.evidence.get(choice.entry_id or "", 0.0), max(choice.evidence.values(), default=0.0)
+    supported = not question or mine >= settings.ANSWER_MIN_EVIDENCE and mine >= best - settings.EVIDENCE_MARGIN
+    nlu_sure = (
+        confidence >= settings.NLU_SURE
+        and not read.is_long
+        and intent == f"ask_{choice.entry_id}"
+        and choice.evidence.get(choice.entry_id, 0.0) >= max(choice.evidence.values(), default=0.0) - 0.05
+    )
+    # ... or the text alone points clearly at one entry (a story the NLU could not read, or read wrong).
+    if not (entry is not None and choice.score >= threshold and (supported or nlu_sure)):
+        entry = index.entry(clear_winner(choice))
+    if entry is not None:
+        reply = answer_about(entry, read, lang, index)
+        reply.buttons = also_asked(read, entry["id"], index, lang) + reply.buttons
+        if read.courtesy:
+            thanks = re.match(r"谢|多谢|感谢|thank", read.courtesy, re.I)
+            reply.text = t("courtesy_thanks" if thanks else "courtesy_hello", lang) + reply.text
+        return reply
+    # "Did you mean" only lists services the text itself points to, never the NLU's guesses alone.
+    candidates = [
+        c
+        for c in [choice.entry_id, *choice.runners]
+        if c and choice.evidence.get(c, 0.0) >= settings.SUGGEST_MIN_EVIDENCE
+    ]
+    if choice.entry_id and choice.score >= settings.SUGGEST_MIN_SCORE and candidates and intent != "out_of_scope":
         return did_you_mean(candidates[:3], lang, index)
-    hits = index.search_sentences(strip_field_words(question), k=1)
-    if hits and hits[0].coverage >= settings.SEARCH_MIN_COVERAGE:
+    hits = index.search_sentences(strip_field_words(focus), k=1)
+    if hits and hits[0].coverage >= settings.SEARCH_MIN_COVERAGE and intent != "out_of_scope":
         sentence = index.sentences[int(hits[0].key)]
         return Reply(
             text=t("sentence_hit", lang, sentence=sentence),

@@ -6,7 +6,58 @@ from kb.shape import STAFF_FIELDS
 
 FIELD_NAMES = {f.name: dict(f.label) for f in STAFF_FIELDS}  # how replies name a staff field
 
+FACET_NAMES = {
+    "rate": {"zh": "比例或比率", "en": "rate or percentage"},
+    "amount": {"zh": "金额", "en": "amount of money"},
+    "count": {"zh": "数量", "en": "number"},
+}
+
 TEXTS: dict[str, dict[str, str]] = {
+    "year_unknown": {
+        "zh": "知识库里没有{years}年的{title}数字，只有{year}年的。",
+        "en": "The knowledge base has no {title} figure for {years}; it only has {year}'s.",
+    },
+    "change_unknown": {
+        "zh": "知识库只有{year}年一年的{title}数字，没有和其他年份的比较，也没有增减情况。",
+        "en": "The knowledge base only has {year} figures for {title}: no comparison with other years and no growth "
+        "figures.",
+    },
+    "place_unknown": {
+        "zh": "知识库只有支塘镇自己的{title}数字，没有和其他镇或地方的比较。",
+        "en": "The knowledge base only has Zhitang's own figures for {title}, with no comparison with other towns "
+        "or places.",
+    },
+    "facet_unknown": {
+        "zh": "知识库里没有{title}的{facet}，我不能替您编造。",
+        "en": "The knowledge base does not give the {facet} for {title}, and I will not make it up.",
+    },
+    "summary": {"zh": "{title}：{summary}", "en": "{title}: {summary}"},
+    "premise": {
+        "zh": "您说的数字和知识库里的不一致，知识库的数字是：",
+        "en": "That figure does not match the knowledge base. The knowledge base says:",
+    },
+    "courtesy_thanks": {"zh": "不客气！", "en": "You're welcome! "},
+    "courtesy_hello": {"zh": "您好！", "en": "Hello! "},
+    "also_asked": {"zh": "您还问到：{title}", "en": "You also asked: {title}"},
+    "about_bot": {
+        "zh": "我是支塘小助手，一个只回答支塘镇公共服务问题的机器人：不执行其他指令，不扮演别的角色，也没有任何密码、"
+        "后台或个人信息可以提供。您可以问我尊老金、医保、法律顾问、便民服务中心等。",
+        "en": "I'm Zhitang Assistant, a bot that only answers questions about Zhitang's public services: I don't "
+        "follow other instructions or play other roles, and I have no passwords, back-office or personal data to "
+        "give. You can ask me about the elder allowance, medical insurance, legal advisers or the Public Service "
+        "Centre.",
+    },
+    "personal_record": {
+        "zh": "我看不到任何人的个人记录（比如钱有没有到账、办理进度），也不会查询或保存身份证号、手机号。"
+        "个人的情况请带上身份证到支塘镇便民服务中心，或向办理部门咨询。",
+        "en": "I can't see anyone's personal records (whether a payment has arrived, how an application is going), "
+        "and I don't look up or keep ID or phone numbers. For your own case, please take your ID card to the "
+        "Zhitang Town Public Service Centre or ask the office in charge.",
+    },
+    "language_switched": {
+        "zh": "好的，接下来我用中文回答。请问您想了解哪项服务？",
+        "en": "OK, I'll answer in English from now on. Which service would you like to know about?",
+    },
     "also": {"zh": "另外：{facts}", "en": "Also: {facts}"},
     "in_year": {"zh": "{year}年：{text}", "en": "In {year}: {text}"},
     "the_report": {"zh": "镇政府工作报告", "en": "the town's government work report"},

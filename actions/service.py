@@ -7,13 +7,24 @@ from typing import Any
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.answering import answer_question, report_name
+from actions.answering import Reply, answer_question, is_topicless, report_name
 from actions.base import KbAction, SQLAlchemyError
 from actions.i18n import t
+from actions.understanding import asks, courtesy_rest, size, understand
+from bot.language import requested_language, without_language_request
 from kb.db import session_factory
 from kb.queries import record_unanswered
+from kb.search import KnowledgeIndex
 
-UNANSWERED_KINDS = {"dont_know", "out_of_scope", "field_unknown", "did_you_mean", "sentence"}
+UNANSWERED_KINDS = {
+    "dont_know",
+    "out_of_scope",
+    "field_unknown",
+    "did_you_mean",
+    "sentence",
+    "year_unknown",
+    "facet_unknown",
+}
 
 
 class AnswerAction(KbAction):
@@ -26,28 +37,56 @@ class AnswerAction(KbAction):
     ) -> list[dict[str, Any]]:
         try:
             index = self.index()
-            lang = self.language(tracker)
-            message = tracker.latest_message or {}
-            intent = message.get("intent") or {}
+            reply = self.reply(tracker, index)
+            if reply is None:
+                return []
             question = self.question(tracker)
-            if question.startswith("/"):
-                question = ""  # a button: the intent says it all
-            reply = answer_question(
-                question,
-                lang,
-                index,
-                intent.get("name"),
-                float(intent.get("confidence") or 0.0),
-                message.get("intent_ranking") or [],
-                tracker.get_slot("topic"),
-                low_confidence=self.low_confidence,
-            )
-            if reply.kind in UNANSWERED_KINDS and question:
+            if reply.kind in UNANSWERED_KINDS and question and not question.startswith("/"):
                 with session_factory()() as session, session.begin():
-                    record_unanswered(session, question, lang)
+                    record_unanswered(session, question, self.language(tracker))
         except SQLAlchemyError as err:
             return self.kb_down(dispatcher, tracker, err)
         return self.send(dispatcher, reply)
+
+    def reply(self, tracker: Tracker, index: KnowledgeIndex) -> Reply | None:
+        """The answer to the latest message; a request for a language re-answers the question before it."""
+        lang = self.language(tracker)
+        message = tracker.latest_message or {}
+        question = self.question(tracker)
+        if question.startswith("/"):
+            question = ""  # a button: the intent says it all
+        rest = without_language_request(question)
+        if requested_language(question) and (
+            is_topicless(rest, index) or size(rest) <= 8 and not index.alias_hits(rest)
+        ):
+            message = previous_user_message(tracker)
+            if message is None:
+                return Reply(text=t("language_switched", lang), kind="language")
+            question = "" if (message.get("text") or "").startswith("/") else message.get("text") or ""
+        intent = message.get("intent") or {}
+        return answer_question(
+            question,
+            lang,
+            index,
+            intent.get("name"),
+            float(intent.get("confidence") or 0.0),
+            message.get("intent_ranking") or [],
+            tracker.get_slot("topic"),
+            low_confidence=self.low_confidence,
+        )
+
+
+def previous_user_message(tracker: Tracker) -> dict[str, Any] | None:
+    """The parse data of the resident's message before the latest one that was not itself a language request."""
+    users = [e for e in tracker.events if e.get("event") == "user"]
+    for event in reversed(users[:-1]):
+        text = event.get("text") or ""
+        if requested_language(text) and not text.startswith("/"):
+            continue
+        parse = dict(event.get("parse_data") or {})
+        parse["text"] = text
+        return parse
+    return None
 
 
 class ActionAnswerService(AnswerAction):
@@ -64,6 +103,28 @@ class ActionTriageLowConfidence(AnswerAction):
 
     def name(self) -> str:
         return "action_triage_low_confidence"
+
+
+class ActionCourtesy(AnswerAction):
+    """Greetings, thanks, goodbyes: the fixed reply of domain.yml, unless the message also asks something
+    ("谢谢，那VOC企业整治了几家？"), which is then answered."""
+
+    RESPONSES = {"greet": "utter_greet", "thank": "utter_you_are_welcome", "goodbye": "utter_goodbye"}
+
+    def name(self) -> str:
+        return "action_courtesy"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        question = self.question(tracker)
+        rest = courtesy_rest(question)
+        read = understand(rest)
+        if rest and (asks(rest) > 0 or requested_language(rest) or read.about_bot or read.personal):
+            return await super().run(dispatcher, tracker, domain)
+        intent = ((tracker.latest_message or {}).get("intent") or {}).get("name") or "greet"
+        dispatcher.utter_message(response=self.RESPONSES.get(intent, "utter_greet"))
+        return []
 
 
 class ActionShowSource(KbAction):

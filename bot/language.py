@@ -6,7 +6,7 @@ Standard library only: Rasa's process (.venv-rasa) and the app's (.venv) both im
 The rule, in order:
 1. A request for a language ("in English please", "请用中文回答") sets that language.
 2. A button or widget payload ("/greet") carries the language the resident chose in the widget.
-3. Otherwise the text decides: Chinese unless, once the KB's own Chinese names are cut out, English words
+3. Otherwise the text decides: toneless pinyin ("yi bao zen me bao xiao") is Chinese; else Chinese unless, once the KB's own Chinese names are cut out, English words
    outnumber the Chinese characters left ("What is 跨村通办?" is English; "医保 reimbursement 多少钱" Chinese).
 4. A text with neither (emoji, digits, punctuation) says nothing: the conversation keeps its language.
 """
@@ -16,6 +16,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
+
+from bot.pinyin import is_pinyin_text
 
 LANGS = ("zh", "en")
 DEFAULT = "zh"
@@ -28,7 +30,7 @@ _LATIN = re.compile(r"[a-z]")
 # ("英文名字叫什么" is a question): the request verbs or "in English" must be there.
 _REQUESTS = {
     "en": re.compile(
-        r"(?:in|into|to) english\b|english,? please|(?:please|can you|could you) speak english|switch to english"
+        r"(?:in|into|to) english\b|english,? (?:please|pls|plz)|(?:please|can you|could you) speak english|switch to english"
         r"|(?:用|说|讲|换成|切换到|改成|改用|翻译成)\s*(?:英文|英语)|(?:英文|英语)\s*(?:说|讲|回答|回复|版)"
     ),
     "zh": re.compile(
@@ -48,11 +50,28 @@ def has_cjk(text: str | None) -> bool:
     return bool(_CJK.search(text or ""))
 
 
+_BARE = {
+    "en": re.compile(r"^\W*(in )?(english|英文|英语)\W*(pls|please|plz|吧|呢|啊|可以吗|行吗)?\W*$"),
+    "zh": re.compile(r"^\W*(in )?(chinese|mandarin|中文|汉语|普通话)\W*(pls|please|plz|吧|呢|啊|可以吗|行吗)?\W*$"),
+}
+
+
 def requested_language(text: str | None) -> str | None:
-    """The language a message asks the bot to use ("英文说一下" -> en), or None."""
+    """The language a message asks the bot to use ("英文说一下", "English pls" -> en), or None."""
     folded = _fold(text or "")
+    bare = [lang for lang, pattern in _BARE.items() if pattern.match(folded)]
+    if bare:
+        return bare[0]
     found = [lang for lang, pattern in _REQUESTS.items() if pattern.search(folded)]
     return found[0] if len(found) == 1 else None
+
+
+def without_language_request(text: str | None) -> str:
+    """The message with its request for a language cut out ("英文说一下尊老金" -> "一下尊老金")."""
+    folded = _fold(text or "")
+    for pattern in _REQUESTS.values():
+        folded = pattern.sub(" ", folded)
+    return folded
 
 
 def text_language(text: str | None, names: Iterable[str] = ()) -> str | None:
@@ -64,9 +83,11 @@ def text_language(text: str | None, names: Iterable[str] = ()) -> str | None:
     folded = _fold(text or "")
     words = len(_WORD.findall(folded))
     if not has_cjk(folded):
+        if is_pinyin_text(folded):
+            return "zh"  # "zunlaojin fa le duoshao": Chinese typed without characters
         return "en" if words or _LATIN.search(folded) else None
-    if not words:
-        return "zh"
+    if not words or is_pinyin_text(_CJK.sub(" ", folded)):
+        return "zh"  # Chinese, maybe with pinyin for the words the resident could not type
     for name in sorted({_fold(n) for n in names if n}, key=len, reverse=True):
         if has_cjk(name):
             folded = folded.replace(name, " ")

@@ -1,12 +1,43 @@
-"""Settings read from the environment, with defaults that run locally (SQLite, in-memory locks)."""
+"""Settings read from the environment, with defaults that run locally (SQLite, in-memory locks).
+
+Every setting is a ZHITANG_* variable (listed in the README). The unprefixed names of the previous release
+(KB_DATABASE_URL, RASA_URL, ...) still work with a warning until the next release; ACTION_PORT, RASA_PORT and
+GATEWAY_PORT, which the Makefile exports for the Procfile, stay without one.
+"""
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
+
+logger = logging.getLogger(__name__)
+
+PREFIX = "ZHITANG_"
+# Old names that stay valid without a warning: the Procfile's ports (the Makefile exports them for honcho).
+PROCFILE_NAMES = frozenset({"ACTION_PORT", "RASA_PORT", "GATEWAY_PORT"})
+# Settings new in this release: only their ZHITANG_ name is read.
+NEW_NAMES = frozenset(
+    {"ANSWER_MIN_EVIDENCE", "NLU_SURE", "CLEAR_EVIDENCE", "CLEAR_MARGIN", "SUGGEST_MIN_EVIDENCE", "EVIDENCE_MARGIN"}
+)
+_warned: set[str] = set()  # old names already warned about in this process
+
+
+def env(name: str, default: str) -> str:
+    """ZHITANG_<name>; else the old unprefixed <name> (deprecated: one warning per name); else the default."""
+    new = PREFIX + name
+    if new in os.environ:
+        return os.environ[new]
+    if name in os.environ and name not in NEW_NAMES:
+        if name not in PROCFILE_NAMES and name not in _warned:
+            _warned.add(name)
+            logger.warning("%s is deprecated, use %s; the old name stops working in the next release", name, new)
+        return os.environ[name]
+    return default
+
 
 ROOT = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("ZHITANG_VAR_DIR", ROOT / "var"))
@@ -16,18 +47,18 @@ def _sqlite_url(name: str) -> str:
     return f"sqlite:///{VAR_DIR / name}"
 
 
-KB_DATABASE_URL = os.environ.get("KB_DATABASE_URL") or _sqlite_url("kb.sqlite3")
-KB_SOURCE_DIR = Path(os.environ.get("KB_SOURCE_DIR", ROOT / "kb" / "source"))
+KB_DATABASE_URL = env("KB_DATABASE_URL", "") or _sqlite_url("kb.sqlite3")
+KB_SOURCE_DIR = Path(env("KB_SOURCE_DIR", str(ROOT / "kb" / "source")))
 # The report's metadata (year, title, file) and the contact entry: kb/source/report.yml, read by kb.source.
 REPORT_META_PATH = KB_SOURCE_DIR / "report.yml"
 REPORT_PATH = KB_SOURCE_DIR / str(yaml.safe_load(REPORT_META_PATH.read_text(encoding="utf-8"))["file"])
 ENTRIES_DIR = KB_SOURCE_DIR / "entries"
-USERDICT_PATH = Path(os.environ.get("JIEBA_USERDICT", ROOT / "build" / "jieba" / "userdict.txt"))
+USERDICT_PATH = Path(env("JIEBA_USERDICT", str(ROOT / "build" / "jieba" / "userdict.txt")))
 
 # How sure the bot must be (NLU ranking + names in the text + search, 0..1) to answer, or to suggest.
-ANSWER_MIN_SCORE = float(os.environ.get("ANSWER_MIN_SCORE", "0.5"))
-ANSWER_MIN_SCORE_LOW_NLU = float(os.environ.get("ANSWER_MIN_SCORE_LOW_NLU", "0.75"))
-SUGGEST_MIN_SCORE = float(os.environ.get("SUGGEST_MIN_SCORE", "0.3"))
+ANSWER_MIN_SCORE = float(env("ANSWER_MIN_SCORE", "0.5"))
+ANSWER_MIN_SCORE_LOW_NLU = float(env("ANSWER_MIN_SCORE_LOW_NLU", "0.75"))
+SUGGEST_MIN_SCORE = float(env("SUGGEST_MIN_SCORE", "0.3"))
 
 
 @dataclass(frozen=True)
@@ -42,35 +73,49 @@ class Votes:
     follow_up: float = 0.5  # previous topic, NLU says follow-up or the question uses one of its fact words
     previous_topic: float = 0.25  # previous topic, any other question that names no service
     previous_topic_searched: float = 0.25  # previous topic is also the search's first hit
+    context_name: float = 0.2  # a specific name in the story around the question of a long message
+    long_message_nlu: float = 0.5  # the NLU's confidence counts this much when it read a long story whole
+
+
+# An answer needs this much support from the text itself (names, search, previous topic), not the NLU alone.
+ANSWER_MIN_EVIDENCE = float(env("ANSWER_MIN_EVIDENCE", "0.2"))
+# ... and may trail the entry the text supports most by at most this much (else the NLU is overruled).
+EVIDENCE_MARGIN = float(env("EVIDENCE_MARGIN", "0.1"))
+# ... unless the NLU gives that entry's intent at least this confidence for a short message.
+NLU_SURE = float(env("NLU_SURE", "0.6"))
+# "Did you mean" lists only entries with this much support from the text.
+SUGGEST_MIN_EVIDENCE = float(env("SUGGEST_MIN_EVIDENCE", "0.15"))
+# ... or the text alone points at one entry: this much support, and this many times the next entry's.
+CLEAR_EVIDENCE = float(env("CLEAR_EVIDENCE", "0.35"))
+CLEAR_MARGIN = float(env("CLEAR_MARGIN", "1.6"))
 
 
 VOTES = Votes()
 # Share of a question's (IDF-weighted) words a report sentence must hold to be offered; below, "I don't know".
-SEARCH_MIN_COVERAGE = float(os.environ.get("SEARCH_MIN_COVERAGE", "0.6"))
+SEARCH_MIN_COVERAGE = float(env("SEARCH_MIN_COVERAGE", "0.6"))
 
-RASA_URL = os.environ.get("RASA_URL", "http://127.0.0.1:5005")
+RASA_URL = env("RASA_URL", "http://127.0.0.1:5005")
 # Scale-out: several Rasa replicas behind the gateway (comma-separated); empty means just RASA_URL.
-RASA_URLS = [url.strip() for url in os.environ.get("RASA_URLS", "").split(",") if url.strip()]
-RASA_REPLICA_COOLDOWN = float(os.environ.get("RASA_REPLICA_COOLDOWN", "5"))  # seconds a failed replica is skipped
-ACTION_PORT = int(os.environ.get("ACTION_PORT", "5055"))
-RASA_PORT = int(os.environ.get("RASA_PORT", "5005"))
-GATEWAY_PORT = int(os.environ.get("GATEWAY_PORT", "8000"))
+RASA_URLS = [url.strip() for url in env("RASA_URLS", "").split(",") if url.strip()]
+RASA_REPLICA_COOLDOWN = float(env("RASA_REPLICA_COOLDOWN", "5"))  # seconds a failed replica is skipped
+# Ports of `make run`; the Procfile reads the same variables (ZHITANG_ACTION_PORT, else ACTION_PORT, ...).
+ACTION_PORT = int(env("ACTION_PORT", "5055"))
+RASA_PORT = int(env("RASA_PORT", "5005"))
+GATEWAY_PORT = int(env("GATEWAY_PORT", "8000"))
 
 # Residents' gateway (bot/web/gateway): proxies Rasa's REST channel for the residents' widget.
-GATEWAY_HOST = os.environ.get("GATEWAY_HOST", "127.0.0.1")  # 0.0.0.0 only without a reverse proxy in front
-RASA_TIMEOUT = float(os.environ.get("RASA_TIMEOUT", "15"))  # seconds before "temporarily unavailable"
+GATEWAY_HOST = env("GATEWAY_HOST", "127.0.0.1")  # 0.0.0.0 only without a reverse proxy in front
+RASA_TIMEOUT = float(env("RASA_TIMEOUT", "15"))  # seconds before "temporarily unavailable"
 ALLOWED_ORIGINS = [
     origin.strip()
-    for origin in os.environ.get(
-        "ALLOWED_ORIGINS", f"http://localhost:{GATEWAY_PORT},http://127.0.0.1:{GATEWAY_PORT}"
-    ).split(",")
+    for origin in env("ALLOWED_ORIGINS", f"http://localhost:{GATEWAY_PORT},http://127.0.0.1:{GATEWAY_PORT}").split(",")
     if origin.strip()
 ]
-CHAT_MAX_CHARS = int(os.environ.get("CHAT_MAX_CHARS", "500"))
+CHAT_MAX_CHARS = int(env("CHAT_MAX_CHARS", "500"))
 # `limits` storage URI: "memory://" for one process; "redis://host:6379" when several gateways share limits.
-RATE_LIMIT_STORAGE = os.environ.get("RATE_LIMIT_STORAGE", "memory://")
-RATE_LIMIT_SESSION = os.environ.get("RATE_LIMIT_SESSION", "20/minute")
-RATE_LIMIT_ADDRESS = os.environ.get("RATE_LIMIT_ADDRESS", "60/minute")
+RATE_LIMIT_STORAGE = env("RATE_LIMIT_STORAGE", "memory://")
+RATE_LIMIT_SESSION = env("RATE_LIMIT_SESSION", "20/minute")
+RATE_LIMIT_ADDRESS = env("RATE_LIMIT_ADDRESS", "60/minute")
 
 # Staff admin (bot/web/admin, mounted at /admin by bot/web/app.py).
 # The session cookie's signing key; empty: a random key kept in $ZHITANG_VAR_DIR/admin-secret.key.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import json
 import os
 import sys
 from pathlib import Path
@@ -11,10 +12,13 @@ from pathlib import Path
 from bot import settings
 from kb.build import build
 from kb.db import create_schema, session_factory
+from kb.edits import StaffError
+from kb.exchange import export_yaml, import_yaml
+from kb.lexicon import TABLES_PATH, rewrite_tables
+from kb.training import SITUATIONS_PATH, situation_examples
 from kb.models import ROLES
 from kb.search import entry_terms
 from kb.source import SourceError, load_checked
-from kb.staff import StaffError, export_yaml, import_yaml
 from kb.users import UserError, create_user, ensure_admin, has_admin
 
 
@@ -37,12 +41,18 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def cmd_userdict(args: argparse.Namespace) -> int:
-    """Write jieba's user dictionary of the KB's service terms (for the Rasa tokenizer)."""
+    """Write what Rasa's tokenizer reads at training: jieba's user dictionary of the KB's service terms, and
+    the rewrite tables (the lexicon and the pinyin of the KB's names), both kept in the model."""
     entries, _ = load_checked(settings.ENTRIES_DIR, settings.REPORT_PATH)
     terms = sorted({t.strip() for e in entries for t in entry_terms(e) if len(t.strip()) > 1 and " " not in t.strip()})
     settings.USERDICT_PATH.parent.mkdir(parents=True, exist_ok=True)
     settings.USERDICT_PATH.write_text("".join(f"{t} 2000 nz\n" for t in terms), encoding="utf-8")
-    print(f"wrote {len(terms)} terms to {settings.USERDICT_PATH}")
+    TABLES_PATH.parent.mkdir(parents=True, exist_ok=True)
+    tables = rewrite_tables(entries)
+    TABLES_PATH.write_text(json.dumps(tables, ensure_ascii=False, sort_keys=True, indent=1), encoding="utf-8")
+    SITUATIONS_PATH.parent.mkdir(parents=True, exist_ok=True)
+    SITUATIONS_PATH.write_text(situation_examples(entries), encoding="utf-8")
+    print(f"wrote {len(terms)} terms to {settings.USERDICT_PATH}, {len(tables['names'])} pinyin names to {TABLES_PATH}")
     return 0
 
 

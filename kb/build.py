@@ -10,7 +10,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from bot import settings
-from kb.models import BUILD_USER, STAFF_FIELDS, Entry, Fact, KbState, Report, ReportSentence, Revision, utcnow
+from kb.models import BUILD_USER, Entry, Fact, KbState, Report, ReportSentence, Revision, utcnow
+from kb.shape import STAFF_FIELD_NAMES, EntryData, FactData, OptionalPair
 from kb.source import ReportMeta, load_report_meta, report_sentences, sentence_of
 
 
@@ -47,7 +48,7 @@ def parse_iso(value: Any) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
-def _provenance(fact: Fact) -> dict[str, Any]:
+def _provenance(fact: Fact) -> FactData:
     """Who provided a fact that is not from the report, and when."""
     if fact.source == "report":
         return {}
@@ -55,11 +56,11 @@ def _provenance(fact: Fact) -> dict[str, Any]:
     return {"source": fact.source, "created_by": fact.created_by, **({"created_at": when} if when else {})}
 
 
-def to_dict(entry: Entry) -> dict[str, Any]:
+def to_dict(entry: Entry) -> EntryData:
     """An entry in the reviewable YAML shape (used for revisions and export)."""
-    staff = {}
-    for name in STAFF_FIELDS:
-        value = {lang: getattr(entry, f"{name}_{lang}") for lang in ("zh", "en")}
+    staff: dict[str, OptionalPair] = {}
+    for name in STAFF_FIELD_NAMES:
+        value: OptionalPair = {lang: getattr(entry, f"{name}_{lang}") for lang in ("zh", "en")}
         if any(value.values()):
             staff[name] = value
     return {
@@ -68,6 +69,7 @@ def to_dict(entry: Entry) -> dict[str, Any]:
         "title": {"zh": entry.title_zh, "en": entry.title_en},
         "summary": {"zh": entry.summary_zh, "en": entry.summary_en},
         "aliases": {"zh": list(entry.aliases_zh or []), "en": list(entry.aliases_en or [])},
+        "situations": {"zh": list(entry.situations_zh or []), "en": list(entry.situations_en or [])},
         "related": list(entry.related or []),
         "facts": [
             {
@@ -89,16 +91,19 @@ def to_dict(entry: Entry) -> dict[str, Any]:
     }
 
 
-def apply_dict(entry: Entry, data: dict[str, Any], sentences: list[str], user: str) -> None:
+def apply_dict(entry: Entry, data: EntryData, sentences: list[str], user: str) -> None:
     """Set an entry's columns and facts from the YAML shape."""
     entry.topic = data["topic"]
     entry.title_zh, entry.title_en = data["title"]["zh"], data["title"]["en"]
     entry.summary_zh, entry.summary_en = data["summary"]["zh"], data["summary"]["en"]
     aliases = data.get("aliases") or {}
     entry.aliases_zh, entry.aliases_en = list(aliases.get("zh") or []), list(aliases.get("en") or [])
+    situations = data.get("situations") or {}
+    entry.situations_zh = list(situations.get("zh") or [])
+    entry.situations_en = list(situations.get("en") or [])
     entry.related = list(data.get("related") or [])
     staff = data.get("staff") or {}
-    for name in STAFF_FIELDS:
+    for name in STAFF_FIELD_NAMES:
         value = staff.get(name) or {}
         for lang in ("zh", "en"):
             setattr(entry, f"{name}_{lang}", (value.get(lang) or None) if isinstance(value, dict) else None)
@@ -128,7 +133,7 @@ def apply_dict(entry: Entry, data: dict[str, Any], sentences: list[str], user: s
 
 
 def record_revision(
-    session: Session, entry: Entry, action: str, user: str, before: dict[str, Any] | None = None
+    session: Session, entry: Entry, action: str, user: str, before: EntryData | None = None
 ) -> Revision:
     """Write who changed an entry, when, and what it was before and after (the entry already flushed)."""
     revision = Revision(
@@ -164,7 +169,7 @@ def record_meta(session: Session, meta: ReportMeta) -> None:
 
 def build(
     session: Session,
-    entries: list[dict[str, Any]],
+    entries: list[EntryData],
     report: str,
     user: str = BUILD_USER,
     meta: ReportMeta | None = None,

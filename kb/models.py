@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, MetaData, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from kb.shape import STAFF_FIELD_NAMES as STAFF_FIELDS  # re-exported: the staff fields' names, in form order
+from kb.shape import STAFF_FIELD_NAMES
 
 BUILD_USER = "report-build"
 ROLES = ("viewer", "editor", "admin")  # viewers read; editors change entries; admins also manage staff accounts
@@ -47,10 +47,13 @@ class Entry(Base):
     summary_en: Mapped[str] = mapped_column(Text, default="")
     aliases_zh: Mapped[list[str]] = mapped_column(default=list)
     aliases_en: Mapped[list[str]] = mapped_column(default=list)
+    # How residents describe the need without naming the service ("孩子放暑假没人带"): searched, and NLU examples.
+    situations_zh: Mapped[list[str]] = mapped_column(default=list)
+    situations_en: Mapped[list[str]] = mapped_column(default=list)
     related: Mapped[list[str]] = mapped_column(default=list)
     # Staff-only fields, `<name>_zh` and `<name>_en` for each of kb.shape.STAFF_FIELDS: empty until staff
     # fill them; the bot never invents them. Read them with `staff_field(name, lang)`.
-    for _name in STAFF_FIELDS:
+    for _name in STAFF_FIELD_NAMES:
         vars()[f"{_name}_zh"] = mapped_column(Text, nullable=True)
         vars()[f"{_name}_en"] = mapped_column(Text, nullable=True)
     del _name

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -12,6 +13,8 @@ import ahocorasick
 import bm25s
 import numpy as np
 
+from bot.rewrite import Rewriter
+from kb.lexicon import chinese_names, rewrite_tables, toneless
 from kb.text import Segmenter, normalize, tokens
 
 
@@ -33,7 +36,9 @@ def entry_document(entry: dict[str, Any]) -> str:
     """The text an entry is found by: names twice (they matter most), then summary and facts."""
     names = " ".join([entry["title"]["zh"], entry["title"]["en"], *entry["aliases"]["zh"], *entry["aliases"]["en"]])
     facts = " ".join(" ".join([f["zh"], f["en"], *f["keywords"]["zh"], *f["keywords"]["en"]]) for f in entry["facts"])
-    return " ".join([names, names, entry["summary"]["zh"], entry["summary"]["en"], facts])
+    situations = entry.get("situations") or {}
+    needs = " ".join([*(situations.get("zh") or []), *(situations.get("en") or [])])
+    return " ".join([names, names, entry["summary"]["zh"], entry["summary"]["en"], needs, facts])
 
 
 def _parts(name: str) -> set[str]:
@@ -89,6 +94,14 @@ class KnowledgeIndex:
         self.contact_entry: str | None = meta.get("contact_entry")  # where residents are sent for a person
         self.entries = list(entries)
         self._by_id = {e["id"]: e for e in self.entries}
+        # Residents' words -> the KB's words (dialect, pinyin; homophones of names below), before search.
+        self.rewriter = Rewriter.from_tables(rewrite_tables(self.entries))
+        self._homophones: dict[str, list[tuple[tuple[str, ...], str]]] = defaultdict(list)
+        self._names = {n for n, _ in chinese_names(self.entries)}
+        for name in dict.fromkeys(n for n, _ in chinese_names(self.entries) if len(n) >= 2):  # titles first
+            sylls = tuple(toneless(name))
+            if len(sylls) == len(name):  # all characters: a homophone typo can stand for it
+                self._homophones[sylls[0]].append((sylls, name))
         self.sentences = list(sentences)
         self.segmenter = Segmenter(term for e in self.entries for term in entry_terms(e))
         entry_docs = [self.tokens(entry_document(e)) for e in self.entries]
@@ -114,6 +127,34 @@ class KnowledgeIndex:
         # Aho-Corasick automatons find every name in one pass, however many entries there are.
         self._chinese_names = _automaton((alias, eid) for alias, eid in self.aliases if not alias.isascii())
         self._english_names = _automaton((f" {_spaced(a)} ", eid) for a, eid in self.aliases if a.isascii())
+
+    def rewrite(self, text: str) -> str:
+        """The question in the KB's words: dialect and pinyin (bot/rewrite.py), then homophone typos of the
+        KB's names from pinyin input methods (尊老今 -> 尊老金, 医宝 -> 医保): same pinyin, and at least half
+        of the characters already right."""
+        text = self.rewriter.rewrite(text)
+        return re.sub(r"[\u3400-\u9fff]{2,}", lambda m: self._fix_homophones(m.group(0)), text)
+
+    def _fix_homophones(self, run: str) -> str:
+        sylls = [next(iter(toneless(ch)), "") for ch in run]
+        out, i = [], 0
+        while i < len(run):
+            best: tuple[int, int, str] | None = None  # (length, characters already right, name)
+            for name_sylls, name in self._homophones.get(sylls[i], ()):
+                n = len(name_sylls)
+                span = run[i : i + n]
+                if tuple(sylls[i : i + n]) != name_sylls or self._is_word(span):
+                    continue
+                same = sum(a == b for a, b in zip(span, name, strict=False))
+                if same * 2 >= n and (best is None or (n, same) > best[:2]):
+                    best = (n, same, name)
+            out.append(best[2] if best else run[i])
+            i += best[0] if best else 1
+        return "".join(out)
+
+    def _is_word(self, text: str) -> bool:
+        """A KB name or a word of jieba's dictionary: not a typo (报销 stays, though 报消 is an alias)."""
+        return text in self._names or self.segmenter.knows(text)
 
     def tokens(self, text: str) -> list[str]:
         """Search tokens of a text, with this index's KB terms kept whole."""

@@ -42,8 +42,8 @@ class FactData(TypedDict, total=False):
 
     key: str
     kind: FactKind
-    figure: str  # as written in the zh text and in the quote ("1428.35万元")
-    figure_en: str  # as written in the en text ("14.2835 million")
+    figure: str | None  # as written in the zh text and in the quote ("1428.35万元"); None or "": no figure
+    figure_en: str | None  # as written in the en text ("14.2835 million")
     zh: str
     en: str
     keywords: Words
@@ -62,12 +62,29 @@ class EntryData(TypedDict, total=False):
     title: Pair
     summary: Pair
     aliases: Words
+    situations: Words  # how residents describe the need without naming the service (search, NLU examples)
     related: list[str]
     facts: list[FactData]
     staff: dict[str, OptionalPair]  # name from STAFF_FIELDS -> value
     retired: bool
     updated_by: str  # read from the KB, not written in YAML
     updated_at: str
+
+
+class EntryMeta(TypedDict, total=False):
+    """An exported entry's bookkeeping; on import, `revision` guards against overwriting a later admin change."""
+
+    revision: int
+    source: Literal["report", "staff"]
+    staff_edited: bool
+    updated_by: str
+    updated_at: str | None
+
+
+class ExportedEntry(EntryData, total=False):
+    """An entry as `python -m kb export` writes it and the import reads it: the shape above plus `meta`."""
+
+    meta: EntryMeta
 
 
 @dataclass(frozen=True)
@@ -103,8 +120,8 @@ STAFF_FIELDS: tuple[StaffField, ...] = (
         "phone",
         Pair(zh="联系电话", en="phone number"),
         # "电话咨询" / "phone consultations" are services, not a request for a number.
-        r"电话(?!咨询)|号码|联系方式|热线|打给|打什么|phone(?! consult)|telephone(?! consult)|hotline|"
-        r"contact number|number to call|(who|what number) (do|can|should) i call",
+        r"电话(?!咨询)|号码|手机号|联系方式|联系人|热线|打给|打什么|phone(?! consult)|telephone(?! consult)|hotline|"
+        r"mobile number|contact number|contact details|number to call|(who|what number) (do|can|should) i call",
     ),
     StaffField(
         "documents",
@@ -116,22 +133,23 @@ STAFF_FIELDS: tuple[StaffField, ...] = (
         "how_to_apply",
         Pair(zh="办理方式", en="how to apply"),
         r"怎么申请|如何申请|怎么办理|如何办理|怎么领|怎么报名|如何报名|在哪申请|去哪办|申请流程|手续|流程|"
-        r"how (do|can|to) (i |we )?(apply|register|sign up|join|enrol|enroll)|apply|application|sign up",
+        r"how (do|can|to) (i |we )?(apply|register|sign up|join|enrol|enroll)|apply|application|sign up|"
+        r"sign (me|him|her|them|my \w+|our \w+) up|报名|怎么参加|如何参加|怎么加入",
         long=True,
     ),
     StaffField(
         "eligibility",
         Pair(zh="申领条件和标准", en="eligibility and individual rates"),
         r"多少岁|几岁|年龄|岁以上|条件|资格|符合|每个月|一个月|每月|每人|每年能|一年要交|要交多少|交多少|能拿多少|"
-        r"能领多少|收多少|可以领多少|标准是|收费|费用|门票|要钱吗|免费吗|谁可以|哪些人可以|what age|how old|age limit|"
-        r"eligib|qualif|per month|per person|per year|each month|each person|how much (do|will|can) i|fee|price|"
-        r"ticket|charge|who can",
+        r"能领多少|收多少|可以领多少|标准是|收费|费用|门票|要钱|不要钱|收钱|免费|谁可以|哪些人可以|what age|how old|"
+        r"age limit|eligib|qualif|per month|per person|per year|each month|each person|how much (do|will|can) i|fee|"
+        r"price|ticket|charge|who can|is it free|free of charge|does it cost|cost anything",
         long=True,
     ),
     StaffField(
         "link",
         Pair(zh="网上办理链接", en="web link"),
-        r"网址|链接|网站|网上办|小程序|公众号|website|link|url|online",
+        r"网址|链接|网站|网上办|小程序|公众号|微信号|邮箱|website|link|url|online|wechat|e-?mail",
     ),
 )
 STAFF_FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in STAFF_FIELDS)

@@ -9,10 +9,9 @@ from typing import Any
 
 import yaml
 
-from kb.models import STAFF_FIELDS
+from kb.shape import FACT_KINDS, STAFF_FIELD_NAMES, EntryData, Pair
 from kb.text import has_cjk
 
-FACT_KINDS = {"amount", "count", "rate", "statement"}
 _SENTENCE_END = re.compile(r"(?<=[。！？])")
 
 
@@ -21,7 +20,7 @@ class ReportMeta:
     """The report the facts quote, and the entry residents are sent to for a person (kb/source/report.yml)."""
 
     year: int
-    title: dict[str, str]  # zh, en
+    title: Pair
     contact_entry: str | None = None
 
 
@@ -32,7 +31,7 @@ def load_report_meta(path: Path) -> ReportMeta:
     if not isinstance(data.get("year"), int) or not _pair(title):
         raise SourceError(f"{path.name}: needs a year and a title with zh and en / 需要年份和中英文标题")
     return ReportMeta(
-        year=data["year"], title={"zh": title["zh"], "en": title["en"]}, contact_entry=data.get("contact_entry")
+        year=data["year"], title=Pair(zh=title["zh"], en=title["en"]), contact_entry=data.get("contact_entry")
     )
 
 
@@ -50,9 +49,9 @@ def sentence_of(quote: str, sentences: list[str]) -> str | None:
     return next((s for s in sentences if quote in s), None)
 
 
-def load_entries(entries_dir: Path) -> list[dict[str, Any]]:
-    """Every entry of every `<topic>.yml` under the directory, in file order."""
-    entries: list[dict[str, Any]] = []
+def load_entries(entries_dir: Path) -> list[EntryData]:
+    """Every entry of every `<topic>.yml` under the directory, in file order (as written: `validate` checks them)."""
+    entries: list[EntryData] = []
     for path in sorted(entries_dir.glob("*.yml")):
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or []
         if not isinstance(data, list):
@@ -71,9 +70,7 @@ def _pair(value: Any) -> bool:
 _ID = re.compile(r"[a-z][a-z0-9_]{0,63}")
 
 
-def entry_problems(
-    entry: dict[str, Any], sentences: list[str], known_ids: set[str], from_report: bool = True
-) -> list[str]:
+def entry_problems(entry: EntryData, sentences: list[str], known_ids: set[str], from_report: bool = True) -> list[str]:
     """Problems of one entry in the YAML shape, each "where: problem / 中文" (empty when all is well).
 
     Used by the build (`from_report`: aliases, facts and a verbatim quote holding the figure are required)
@@ -94,11 +91,21 @@ def entry_problems(
         problems.append(f"{where}: aliases need zh and en / 别名需要中文和英文")
     english = [(entry.get("title") or {}).get("en", ""), (entry.get("summary") or {}).get("en", "")]
     english += list(aliases.get("en") or [])
+    situations = entry.get("situations") or {}
+    if not isinstance(situations, dict) or any(
+        not isinstance(items, list) or not all(isinstance(s, str) and s.strip() for s in items)
+        for items in situations.values()
+    ):
+        problems.append(f"{where}: situations need lists of texts for zh and en / 情境需要中文和英文的文字列表")
+    elif set(situations) - {"zh", "en"}:
+        problems.append(f"{where}: situations take only zh and en / 情境只有中文和英文")
+    else:
+        english += list(situations.get("en") or [])
     for rel in entry.get("related") or []:
         if rel == eid or rel not in known_ids:
             problems.append(f"{where}: related id {rel!r} does not exist / 相关条目不存在")
     for name in entry.get("staff") or {}:
-        if name not in STAFF_FIELDS:
+        if name not in STAFF_FIELD_NAMES:
             problems.append(f"{where}: unknown staff field {name!r} / 未知的工作人员字段")
     facts = [f for f in entry.get("facts") or [] if isinstance(f, dict)]
     if from_report and not facts:
@@ -138,7 +145,7 @@ def entry_problems(
     return problems
 
 
-def validate(entries: list[dict[str, Any]], report: str) -> list[str]:
+def validate(entries: list[EntryData], report: str) -> list[str]:
     """Problems found in the entries (empty when all is well)."""
     sentences = report_sentences(report)
     ids = [e.get("id") for e in entries if isinstance(e, dict)]
@@ -153,7 +160,7 @@ def validate(entries: list[dict[str, Any]], report: str) -> list[str]:
     return problems
 
 
-def load_checked(entries_dir: Path, report_path: Path) -> tuple[list[dict[str, Any]], str]:
+def load_checked(entries_dir: Path, report_path: Path) -> tuple[list[EntryData], str]:
     """Entries and report text, or SourceError listing every problem."""
     report = report_path.read_text(encoding="utf-8")
     entries = load_entries(entries_dir)

@@ -34,7 +34,9 @@ STOPWORDS_EN = set(
     "a an the of to in on at for and or is are was were be been do does did how what which who whom "
     "where when why can could would should will i me my we our you your it its this that there these "
     "those much many please tell about any some with by from get got have has had zhitang town 2022 "
-    "year last s know want like need".split()
+    "year last s know want like need he him his she her they them their us so just now then also very "
+    "really still yet love would'd i'd i'm it's that's am let lets okay ok thanks thank hi hello dear "
+    "anyone anything someone something one".split()
 )
 
 
@@ -88,6 +90,10 @@ class Segmenter:
             base.initialize()
             cls._base = base
         return cls._base
+
+    def knows(self, word: str) -> bool:
+        """True for a word of the dictionary (jieba's own words and this segmenter's KB terms)."""
+        return bool(self._jieba.FREQ.get(word))
 
     def _cut(self, text: str) -> tuple[str, ...]:
         return tuple(self._jieba.lcut(text))

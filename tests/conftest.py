@@ -16,6 +16,7 @@ from bot.language import message_language
 from kb.build import build
 from kb.db import create_schema, session_factory
 from kb.search import KnowledgeIndex
+from kb.shape import EntryData
 from kb.source import load_checked
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,7 +32,7 @@ def report_text() -> str:
 
 
 @pytest.fixture
-def entries() -> list[dict[str, Any]]:
+def entries() -> list[EntryData]:
     """The real YAML entries, checked against the report (a fresh copy for every test)."""
     checked, _ = load_checked(ENTRIES_DIR, REPORT_PATH)
     return checked

@@ -298,3 +298,73 @@ async def test_kb_unavailable_is_said_not_raised(
     events = await action.run(dispatcher, tracker, domain)
     assert events == []
     assert [m["text"] for m in dispatcher.messages] == [t("kb_unavailable", lang)]
+
+
+def _conversation(texts_and_intents, slots):
+    """A tracker whose events hold the resident's earlier messages (as Rasa sends them to the action server)."""
+    from rasa_sdk import Tracker
+
+    events = [
+        {
+            "event": "user",
+            "text": text,
+            "parse_data": {"intent": {"name": intent, "confidence": 0.9}, "intent_ranking": []},
+        }
+        for text, intent in texts_and_intents
+    ]
+    last_text, last_intent = texts_and_intents[-1]
+    return Tracker.from_dict(
+        {
+            "sender_id": "test-user",
+            "slots": {"language": "zh", "topic": None, "fact": None, **slots},
+            "latest_message": {"text": last_text, "intent": {"name": last_intent, "confidence": 0.9}, "entities": []},
+            "events": events,
+            "paused": False,
+            "followup_action": None,
+            "active_loop": {},
+            "latest_action_name": "action_listen",
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    "request_text, lang, expected",
+    [("in English please", "en", "21389"), ("英文说一下", "en", "21389"), ("请用中文回答", "zh", "21389")],
+)
+async def test_a_request_for_a_language_answers_the_previous_question_again_in_it(
+    kb_url, dispatcher, domain, request_text, lang, expected
+):
+    tracker = _conversation(
+        [("尊老金有多少老人领了？", "ask_elder_allowance"), (request_text, "switch_language")],
+        {"language": lang, "topic": "elder_allowance"},
+    )
+    await ActionAnswerService().run(dispatcher, tracker, domain)
+    text = dispatcher.messages[0]["text"]
+    assert expected in text and has_cjk(text) == (lang == "zh")
+
+
+async def test_a_request_for_a_language_with_nothing_asked_before_says_it_switched(kb_url, dispatcher, domain):
+    tracker = _conversation([("in English please", "switch_language")], {"language": "en"})
+    await ActionAnswerService().run(dispatcher, tracker, domain)
+    assert dispatcher.messages[0]["text"] == t("language_switched", "en")
+
+
+@pytest.mark.parametrize(
+    "text, intent, response",
+    [("你好", "greet", "utter_greet"), ("谢谢", "thank", "utter_you_are_welcome"), ("bye", "goodbye", "utter_goodbye")],
+)
+async def test_courtesy_alone_gets_the_domains_fixed_reply(
+    kb_url, dispatcher, make_tracker, domain, text, intent, response
+):
+    from actions.service import ActionCourtesy
+
+    await ActionCourtesy().run(dispatcher, make_tracker(text, intent), domain)
+    assert dispatcher.messages[0]["response"] == response
+
+
+async def test_thanks_with_a_question_answers_it(kb_url, dispatcher, make_tracker, domain):
+    from actions.service import ActionCourtesy
+
+    await ActionCourtesy().run(dispatcher, make_tracker("谢谢，那尊老金发了多少？", "thank"), domain)
+    text = dispatcher.messages[0]["text"]
+    assert text.startswith("不客气！") and "1428.35万元" in text

@@ -11,8 +11,8 @@ import pytest
 import yaml
 
 from bot import settings
-from kb.models import STAFF_FIELDS
-from kb.source import FACT_KINDS, SourceError, load_checked, report_sentences, validate
+from kb.shape import FACT_KINDS, STAFF_FIELD_NAMES
+from kb.source import SourceError, load_checked, report_sentences, validate
 from kb.text import has_cjk
 
 
@@ -138,5 +138,5 @@ def test_written_copy_of_real_source_is_accepted(tmp_path: Path, entries):
 
 def test_staff_fields_of_the_format_are_accepted(entries, report_text):
     fixed = copy.deepcopy(entries)
-    _elder(fixed)["staff"] = {name: {"zh": "某", "en": "x"} for name in STAFF_FIELDS}
+    _elder(fixed)["staff"] = {name: {"zh": "某", "en": "x"} for name in STAFF_FIELD_NAMES}
     assert validate(fixed, report_text) == []

@@ -25,6 +25,10 @@ NAMES = ["尊老金", "跨村通办", "新市民", "医保"]
         ("123", None),
         ("   ", None),
         ("？？", None),
+        ("zunlaojin fa le duoshao", "zh"),  # pinyin is Chinese typed without characters
+        ("kua cun tong ban shi sha", "zh"),
+        ("What is kua cun tong ban?", "en"),
+        ("hang on", "en"),
     ],
 )
 def test_text_language_with_the_kbs_names(text, lang):

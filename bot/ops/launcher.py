@@ -134,7 +134,7 @@ def rasa_server(port: int, endpoints: Path, env: dict[str, str], log: Path, mode
 
 def gateway(port: int, env: dict[str, str], log: Path) -> Process:
     """The residents' web gateway on 127.0.0.1:port."""
-    env = {**env, "GATEWAY_HOST": "127.0.0.1", "GATEWAY_PORT": str(port)}
+    env = {**env, "ZHITANG_GATEWAY_HOST": "127.0.0.1", "ZHITANG_GATEWAY_PORT": str(port)}
     return Process("gateway", [str(APP_PYTHON), "-m", "bot.web"], env, log, f"http://127.0.0.1:{port}/healthz")
 
 

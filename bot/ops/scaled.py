@@ -59,7 +59,7 @@ class ScaledStack:
 
     def env(self, **extra: str) -> dict[str, str]:
         """Environment of every process of the stack."""
-        return launcher.base_env(KB_DATABASE_URL=self.kb_url, **self.extra_env, **extra)
+        return launcher.base_env(ZHITANG_KB_DATABASE_URL=self.kb_url, **self.extra_env, **extra)
 
     def up(self) -> None:
         """PostgreSQL and Redis, the KB, then each replica's action server and Rasa, then the gateway."""
@@ -88,7 +88,7 @@ class ScaledStack:
         for p in self.processes:
             p.wait_until_up()
         urls = ",".join(f"http://127.0.0.1:{port}" for port in self.rasa_ports)
-        gateway = launcher.gateway(self.gateway_port, self.env(RASA_URLS=urls), logs / "gateway.log")
+        gateway = launcher.gateway(self.gateway_port, self.env(ZHITANG_RASA_URLS=urls), logs / "gateway.log")
         self.processes.append(gateway.start())
         gateway.wait_until_up()
 

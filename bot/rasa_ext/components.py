@@ -24,6 +24,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from rasa.utils.tensorflow.constants import ENTITY_RECOGNITION
 
 from bot.language import message_language
+from bot.rewrite import Rewriter
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\ufeff]")
 
@@ -36,16 +37,79 @@ def normalize_text(text: str) -> str:
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=True)
 class ZhitangTokenizer(JiebaTokenizer):
-    """JiebaTokenizer that simplifies traditional characters and drops whitespace tokens.
+    """JiebaTokenizer that first rewrites residents' words into the KB's (bot/rewrite.py: dialect, pinyin),
+    simplifies traditional characters, and drops whitespace tokens.
 
-    Jieba returns spaces as tokens in mixed Chinese/English text; featurizers then strip them,
-    which misaligns tokens and features (Rasa issue #7910).
+    Jieba returns spaces as tokens in mixed Chinese/English text; featurizers then strip them, which
+    misaligns tokens and features (Rasa issue #7910). The rewrite tables (`lexicon_path`, made by
+    `make userdict`) are kept in the model beside jieba's user dictionary.
     """
 
+    TABLES_FILE = "zhitang-rewrite.json"
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        """JiebaTokenizer's settings plus `lexicon_path`, the rewrite tables' JSON file."""
+        return {**JiebaTokenizer.get_default_config(), "lexicon_path": None}
+
+    def __init__(self, config: dict[str, Any], model_storage: ModelStorage, resource: Resource) -> None:
+        super().__init__(config, model_storage, resource)
+        self.rewriter = Rewriter()
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> ZhitangTokenizer:
+        """A new tokenizer with the user dictionary and the rewrite tables of the build folder."""
+        tokenizer = super().create(config, model_storage, resource, execution_context)
+        tokenizer.rewriter = Rewriter.from_file(config.get("lexicon_path"))
+        return tokenizer  # type: ignore[return-value]
+
+    @classmethod
+    def load(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> ZhitangTokenizer:
+        """The tokenizer with the user dictionary and the rewrite tables kept in the model."""
+        tokenizer = super().load(config, model_storage, resource, execution_context, **kwargs)
+        try:
+            with model_storage.read_from(resource) as folder:
+                tokenizer.rewriter = Rewriter.from_file(Path(folder) / cls.TABLES_FILE)
+        except ValueError:  # trained without a dictionary: nothing was kept
+            pass
+        return tokenizer  # type: ignore[return-value]
+
+    @staticmethod
+    def _load_custom_dictionary(path: str) -> None:
+        """Jieba's user dictionaries of the folder (the rewrite tables kept beside them are not one)."""
+        import jieba
+
+        for userdict in sorted(Path(path).glob("*")):
+            if userdict.is_file() and userdict.name != ZhitangTokenizer.TABLES_FILE:
+                jieba.load_userdict(str(userdict))
+
+    def persist(self) -> None:
+        """Keep jieba's user dictionary and the rewrite tables in the model."""
+        super().persist()
+        lexicon = self._config.get("lexicon_path")
+        if lexicon and Path(lexicon).is_file():
+            with self._model_storage.write_to(self._resource) as folder:
+                (Path(folder) / self.TABLES_FILE).write_text(
+                    Path(lexicon).read_text(encoding="utf-8"), encoding="utf-8"
+                )
+
     def tokenize(self, message: Message, attribute: str) -> list[Token]:
-        """Normalise the message text in place, then tokenize without whitespace tokens."""
+        """Rewrite and normalise the message text in place, then tokenize without whitespace tokens."""
         if attribute == TEXT:
-            message.set(TEXT, normalize_text(message.get(TEXT)))
+            message.set(TEXT, normalize_text(self.rewriter.rewrite(message.get(TEXT))))
         tokens = super().tokenize(message, attribute)
         return [t for t in tokens if t.text.strip()]
 

@@ -1,7 +1,8 @@
 """The one web app: the residents' gateway (`gateway/`) and the staff admin (`admin/`) on one FastAPI app.
 
-`python -m bot.web` (the Procfile's `gateway:` line) serves `create_app()` with uvicorn on GATEWAY_PORT.
-Settings are read when the app is made, so tests patch `bot.settings` and then call `create_app()`.
+`python -m bot.web` (the Procfile's `gateway:` line) serves `create_app()` with uvicorn on ZHITANG_GATEWAY_PORT
+(or GATEWAY_PORT). Settings are read when the app is made, so tests patch `bot.settings` and then call
+`create_app()`.
 """
 
 from __future__ import annotations

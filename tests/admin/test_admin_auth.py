@@ -220,6 +220,7 @@ def test_only_admins_manage_staff_accounts(signed_in, kb_url):
         {"username": "chen", "password": "chen-password", "role": "viewer", "active": "y", "save": "Save"},
     )
     assert response.status_code == 302, response.text
+    assert response.headers["location"].endswith("/admin/staff-user/list")  # SQLAdmin's own choice
     chen = StaffClient(boss.http.app)
     assert chen.login("chen", "chen-password").status_code == 302
     assert chen.get("/admin/entry/edit/elder_allowance").status_code == 403

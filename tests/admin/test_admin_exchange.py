@@ -12,18 +12,9 @@ from bot import settings
 from kb.__main__ import main
 from kb.build import build
 from kb.db import create_schema, session_factory
+from kb.edits import add_staff_fact, attach_question, create_entry, retire_entry, update_entry, update_fact
+from kb.exchange import export_entries, export_yaml, import_yaml
 from kb.models import Entry, Revision, StaffUser, UnansweredQuestion
-from kb.staff import (
-    add_staff_fact,
-    attach_question,
-    create_entry,
-    export_entries,
-    export_yaml,
-    import_yaml,
-    retire_entry,
-    update_entry,
-    update_fact,
-)
 from kb.users import authenticate
 
 NEW_ENTRY = {

@@ -190,7 +190,9 @@ def test_correct_a_report_fact_and_add_a_staff_fact(signed_in, kb_url):
     values = form_values(page.text)
     values.pop("csrf_token")
     values.update(text_en="In 2022, 21389 seniors in Zhitang received the elder allowance.", save="Save")
-    assert wang.post(f"/admin/fact/edit/{fact_id}", values).status_code == 302
+    response = wang.post(f"/admin/fact/edit/{fact_id}", values)
+    assert response.status_code == 302
+    assert response.headers["location"].endswith("/admin/entry/details/elder_allowance")  # the fact's entry
     fact = next(f for f in _entry(kb_url).facts if f.key == "beneficiaries")
     assert (fact.source, fact.quote, fact.text_en[:20]) == ("report", "受益老人21389人", "In 2022, 21389 senio")
 
@@ -206,6 +208,7 @@ def test_correct_a_report_fact_and_add_a_staff_fact(signed_in, kb_url):
     }
     response = wang.post("/admin/fact/create", data)
     assert response.status_code == 302, response.text
+    assert response.headers["location"].endswith("/admin/entry/details/elder_allowance")
     staff_fact = next(f for f in _entry(kb_url).facts if f.source == "staff")
     assert (staff_fact.created_by, staff_fact.quote, staff_fact.keywords_zh) == ("wang", None, ["几号发"])
     assert "工作人员提供" in wang.get("/admin/entry/details/elder_allowance").text

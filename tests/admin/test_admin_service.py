@@ -1,4 +1,4 @@
-"""kb.staff: every save writes a revision and reaches the bot at once; conflicts, restore, retire, staff facts."""
+"""kb.edits: every save writes a revision and reaches the bot at once; conflicts, restore, retire, staff facts."""
 
 from __future__ import annotations
 
@@ -7,10 +7,7 @@ from sqlalchemy import func, select
 
 from actions.answering import answer_entry, answer_question, source_of
 from kb.db import session_factory
-from kb.index_cache import current_index
-from kb.models import Entry, Fact, Revision, UnansweredQuestion
-from kb.queries import kb_version
-from kb.staff import (
+from kb.edits import (
     Conflict,
     StaffError,
     add_staff_fact,
@@ -21,6 +18,9 @@ from kb.staff import (
     update_entry,
     update_fact,
 )
+from kb.index_cache import current_index
+from kb.models import Entry, Fact, Revision, UnansweredQuestion
+from kb.queries import kb_version
 
 HOURS = {"zh": "周一至周五 上午8:30-11:30,下午13:30-17:00", "en": "Mon-Fri 8:30-11:30 and 13:30-17:00"}
 

@@ -62,7 +62,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         pytest.fail("no trained model in models/: run `make train`")
     tmp = tmp_path_factory.mktemp("stack")
     kb_url = f"sqlite:///{tmp / 'kb.sqlite3'}"
-    env = launcher.base_env(KB_DATABASE_URL=kb_url)
+    env = launcher.base_env(ZHITANG_KB_DATABASE_URL=kb_url)
     subprocess.run([sys.executable, "-m", "kb", "build"], cwd=ROOT, env=env, check=True)
     action_port, rasa_port = launcher.free_port(), launcher.free_port()
     tracker_db = tmp / "tracker.db"
@@ -85,12 +85,12 @@ def gateway(stack: Stack, embed_origin: str, tmp_path_factory: pytest.TempPathFa
     tmp = tmp_path_factory.mktemp("gateway")
     port = launcher.free_port()
     env = gateway_env(
-        RASA_URL=stack.rasa_url,
-        KB_DATABASE_URL=stack.kb_url,
-        ALLOWED_ORIGINS=embed_origin,
+        ZHITANG_RASA_URL=stack.rasa_url,
+        ZHITANG_KB_DATABASE_URL=stack.kb_url,
+        ZHITANG_ALLOWED_ORIGINS=embed_origin,
         # The browser tests share one address; the limits themselves are tested in tests/gateway.
-        RATE_LIMIT_SESSION="1000/minute",
-        RATE_LIMIT_ADDRESS="10000/minute",
+        ZHITANG_RATE_LIMIT_SESSION="1000/minute",
+        ZHITANG_RATE_LIMIT_ADDRESS="10000/minute",
     )
     with running(launcher.gateway(port, env, tmp / "gateway.log"), timeout=60):
         yield f"http://127.0.0.1:{port}"
@@ -165,6 +165,7 @@ def dead_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A gateway whose Rasa is not running (nothing listens at RASA_URL); its base URL."""
     tmp = tmp_path_factory.mktemp("dead-gateway")
     port = launcher.free_port()
-    env = gateway_env(RASA_URL=f"http://127.0.0.1:{launcher.free_port()}", RASA_TIMEOUT="3")  # nothing listens there
+    nowhere = f"http://127.0.0.1:{launcher.free_port()}"  # nothing listens there
+    env = gateway_env(ZHITANG_RASA_URL=nowhere, ZHITANG_RASA_TIMEOUT="3")
     with running(launcher.gateway(port, env, tmp / "gateway.log"), timeout=60):
         yield f"http://127.0.0.1:{port}"

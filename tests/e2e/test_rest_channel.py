@@ -10,75 +10,27 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.e2e.scoring import PHONE_LIKE, UNKNOWN_KINDS, Result, kinds_of, load, run_set, text_of
 from kb.text import has_cjk
 
 HERE = Path(__file__).parent
 QUESTIONS = yaml.safe_load((HERE / "questions.yml").read_text(encoding="utf-8"))
-# A second set written later by someone who saw neither the training data nor the KB entries.
-SETS = {name: yaml.safe_load((HERE / f"{name}.yml").read_text(encoding="utf-8")) for name in ("questions", "holdout")}
+# questions: written with the bot in mind; holdout: by someone who saw neither the training data nor the KB;
+# residents: the hard kinds (pinyin, dialect, stories, situations, other years, language requests, scope),
+# written from the report alone and scored once before any change made from its failures.
+SETS = {name: load(HERE / f"{name}.yml") for name in ("questions", "holdout", "residents")}
 RESULTS = Path(__file__).resolve().parents[2] / "results"
-UNKNOWN_KINDS = {"field_unknown", "dont_know"}
-PHONE_LIKE = re.compile(r"\d{7,}|\d{3,4}-\d{7,8}")
-
-
-def text_of(messages: list[dict]) -> str:
-    """All the bot's text in one string."""
-    return "\n".join(m.get("text", "") for m in messages if m.get("text"))
-
-
-def kinds_of(messages: list[dict]) -> set[str]:
-    """The kinds of reply the actions reported (answer, field_unknown, dont_know …)."""
-    return {m["custom"].get("kind") for m in messages if isinstance(m.get("custom"), dict)}
-
-
-def check(case: dict, messages: list[dict]) -> str | None:
-    """Why a reply fails its case, or None when it is right (key fact and language)."""
-    text = text_of(messages)
-    if not text:
-        return "no text reply"
-    if case["lang"] == "en" and has_cjk(text):
-        return "English question, reply has Chinese"
-    if case["lang"] == "zh" and not has_cjk(text):
-        return "Chinese question, reply has no Chinese"
-    if case.get("expect_unknown"):
-        if not kinds_of(messages) & UNKNOWN_KINDS:
-            return f"should say it does not know, got {kinds_of(messages)}"
-        if PHONE_LIKE.search(text):
-            return "a phone-like number in a 'do not know' reply"
-        return None
-    if not any(expected in text for expected in case["expect"]):
-        return f"none of {case['expect']} in reply"
-    return None
-
-
-def score(results: list[tuple[dict, str | None, str]], lang: str) -> float:
-    """Share of right replies in a language."""
-    mine = [r for r in results if r[0]["lang"] == lang]
-    return sum(1 for r in mine if r[1] is None) / len(mine)
+MIN_SCORE = 0.95
 
 
 @pytest.fixture(scope="module", params=sorted(SETS))
-def results(stack, request) -> list[tuple[dict, str | None, str]]:
+def results(stack, request) -> Result:
     """Every single question and every conversation turn of a set, asked once, with its verdict."""
-    questions = SETS[request.param]
-    out = []
-    for case in questions["questions"]:
-        messages = stack.ask(case["text"])
-        out.append((case, check(case, messages), text_of(messages)))
-    for conversation in questions["conversations"]:
-        sender = uuid.uuid4().hex
-        for turn in conversation:
-            messages = stack.ask(turn["text"], sender)
-            out.append((turn, check(turn, messages), text_of(messages)))
+    result = run_set(request.param, SETS[request.param], stack.ask)
     RESULTS.mkdir(exist_ok=True)
-    report = {
-        "zh": score(out, "zh"),
-        "en": score(out, "en"),
-        "asked": {lang: sum(1 for r in out if r[0]["lang"] == lang) for lang in ("zh", "en")},
-        "failures": [{"text": c["text"], "why": why, "reply": reply[:200]} for c, why, reply in out if why],
-    }
-    (RESULTS / f"e2e-{request.param}.json").write_text(json.dumps(report, ensure_ascii=False, indent=2))
-    return out
+    report = json.dumps(result.report(), ensure_ascii=False, indent=2)
+    (RESULTS / f"e2e-{request.param}.json").write_text(report, encoding="utf-8")
+    return result
 
 
 @pytest.mark.parametrize("name", sorted(SETS))
@@ -90,10 +42,18 @@ def test_question_set_is_large_and_bilingual(name):
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
-def test_question_set_scores_at_least_90_percent(results, lang):
-    """At least 90% of the questions in each language get the key fact in the right language."""
-    failures = [f"{c['text']!r}: {why} | {reply[:120]!r}" for c, why, reply in results if why and c["lang"] == lang]
-    assert score(results, lang) >= 0.9, "\n".join(failures)
+def test_question_set_scores_at_least_95_percent(results, lang):
+    """At least 95% of the questions in each language get the right reply in the right language."""
+    failures = [
+        f"{c['text']!r}: {why} | {reply[:120]!r}" for c, why, reply in results.rows if why and c["lang"] == lang
+    ]
+    assert results.score(lang) >= MIN_SCORE, "\n".join(failures)
+
+
+def test_no_confident_answer_about_the_wrong_service(results):
+    """The wrong-entry audit: a reply that states a service's facts is about the service asked about."""
+    wrong = [f"{c['text']!r}: {why} | {reply[:120]!r}" for c, why, reply in results.wrong_entries()]
+    assert not wrong, "\n".join(wrong)
 
 
 @pytest.mark.parametrize(

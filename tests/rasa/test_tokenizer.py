@@ -111,3 +111,33 @@ def test_repeated_texts_are_answered_from_the_cache(tmp_path):
     second = parse("尊老金发了多少钱")
     assert second.get("intent") == first.get("intent")
     assert second.get("intent_ranking") == first.get("intent_ranking")
+
+
+def test_residents_words_are_rewritten_before_tokenizing_and_kept_in_the_model(tmp_path: Path):
+    """Dialect and pinyin become the KB's words (bot/rewrite.py), with the tables loaded back from the model."""
+    import json
+
+    folder = tmp_path / "dict"
+    folder.mkdir()
+    (folder / "userdict.txt").write_text("尊老金 2000 nz\n", encoding="utf-8")
+    tables = tmp_path / "lexicon.json"
+    tables.write_text(
+        json.dumps(
+            {
+                "colloquial": [{"from": "阿有", "to": "有没有"}, {"from": "伐", "to": "吗", "at_end": True}],
+                "pinyin": {"duoshao": "多少", "fa": "发", "le": "了"},
+                "names": {"zunlaojin": "尊老金"},
+            },
+            ensure_ascii=False,
+        ),
+        encoding="utf-8",
+    )
+    (tmp_path / "storage").mkdir()
+    storage, resource, context = LocalModelStorage(tmp_path / "storage"), Resource("tok"), ExecutionContext(None)
+    config = {**ZhitangTokenizer.get_default_config(), "dictionary_path": str(folder), "lexicon_path": str(tables)}
+    ZhitangTokenizer.create(config, storage, resource, context).train(None)
+    tables.unlink()  # what runs later reads the model, not the build folder
+    loaded = ZhitangTokenizer.load(config, storage, resource, context)
+    words, text = tokens_of(loaded, "zunlaojin fa le duoshao")
+    assert text == "尊老金发了多少" and "尊老金" in words
+    assert tokens_of(loaded, "阿有尊老金伐")[1] == "有没有尊老金吗"

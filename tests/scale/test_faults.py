@@ -6,15 +6,14 @@ gateway in front, all on free loopback ports.
 
 from __future__ import annotations
 
-import shutil
 import signal
 import subprocess
-import tempfile
 import uuid
 from pathlib import Path
 
 import httpx
 import pytest
+from scale_helpers import running
 
 from bot.ops import launcher
 from bot.ops.services import Services
@@ -28,11 +27,11 @@ class FaultStack:
         self.services = Services(base / "services", launcher.free_port(), launcher.free_port())
         self.action_port, self.rasa_port, self.gateway_port = (launcher.free_port() for _ in range(3))
         self.env = launcher.base_env(
-            KB_DATABASE_URL=self.services.url("zhitang_kb"),
-            RASA_URL=f"http://127.0.0.1:{self.rasa_port}",
-            RATE_LIMIT_ADDRESS="100000/minute",
-            RATE_LIMIT_SESSION="100000/minute",
-            RASA_TIMEOUT="20",
+            ZHITANG_KB_DATABASE_URL=self.services.url("zhitang_kb"),
+            ZHITANG_RASA_URL=f"http://127.0.0.1:{self.rasa_port}",
+            ZHITANG_RATE_LIMIT_ADDRESS="100000/minute",
+            ZHITANG_RATE_LIMIT_SESSION="100000/minute",
+            ZHITANG_RASA_TIMEOUT="20",
         )
         endpoints = launcher.write_endpoints(
             base / "endpoints.yml", f"http://127.0.0.1:{self.action_port}/webhook", base / "tracker.db"
@@ -68,15 +67,8 @@ class FaultStack:
 
 @pytest.fixture(scope="module")
 def faults():
-    base = Path(tempfile.mkdtemp(prefix="zhitang-faults-"))
-    base.chmod(0o755)
-    stack = FaultStack(base)
-    try:
-        stack.up()
-        yield stack
-    finally:
-        stack.down()
-        shutil.rmtree(base, ignore_errors=True)
+    """The fault tests' stack on free ports, in a temporary folder the postgres user can reach."""
+    yield from running("zhitang-faults-", FaultStack)
 
 
 @pytest.mark.parametrize(

@@ -7,16 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 import signal
-import tempfile
 import uuid
-from pathlib import Path
 
 import httpx
 import pytest
 import sqlalchemy as sa
 import yaml
+from scale_helpers import running
 
 from bot.ops import launcher
 from bot.ops.scaled import ScaledStack
@@ -35,24 +33,19 @@ CONVERSATIONS, TURNS = 16, 6
 @pytest.fixture(scope="module")
 def scaled():
     """The scale-out stack on free ports, in a temporary folder the postgres user can reach."""
-    base = Path(tempfile.mkdtemp(prefix="zhitang-scale-"))
-    base.chmod(0o755)
-    stack = ScaledStack(
-        base,
-        replicas=2,
-        pg_port=launcher.free_port(),
-        redis_port=launcher.free_port(),
-        rasa_ports=[launcher.free_port(), launcher.free_port()],
-        action_ports=[launcher.free_port(), launcher.free_port()],
-        gateway_port=launcher.free_port(),
-        extra_env={"RATE_LIMIT_ADDRESS": "100000/minute", "RATE_LIMIT_SESSION": "100000/minute"},
+    yield from running(
+        "zhitang-scale-",
+        lambda base: ScaledStack(
+            base,
+            replicas=2,
+            pg_port=launcher.free_port(),
+            redis_port=launcher.free_port(),
+            rasa_ports=[launcher.free_port(), launcher.free_port()],
+            action_ports=[launcher.free_port(), launcher.free_port()],
+            gateway_port=launcher.free_port(),
+            extra_env={"ZHITANG_RATE_LIMIT_ADDRESS": "100000/minute", "ZHITANG_RATE_LIMIT_SESSION": "100000/minute"},
+        ),
     )
-    try:
-        stack.up()
-        yield stack
-    finally:
-        stack.down()
-        shutil.rmtree(base, ignore_errors=True)
 
 
 class Halfway:

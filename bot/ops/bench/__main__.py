@@ -71,9 +71,9 @@ def measure_bot(name: str, project: Path, model: Path, texts: list[str], tmp: Pa
     work = tmp / name
     work.mkdir(exist_ok=True)
     env = launcher.base_env(
-        KB_DATABASE_URL=f"sqlite:///{work / 'kb.sqlite3'}",
-        RATE_LIMIT_SESSION="1000000/minute",
-        RATE_LIMIT_ADDRESS="1000000/minute",
+        ZHITANG_KB_DATABASE_URL=f"sqlite:///{work / 'kb.sqlite3'}",
+        ZHITANG_RATE_LIMIT_SESSION="1000000/minute",
+        ZHITANG_RATE_LIMIT_ADDRESS="1000000/minute",
     )
     procs: list[launcher.Process] = []
     try:
@@ -95,7 +95,7 @@ def measure_bot(name: str, project: Path, model: Path, texts: list[str], tmp: Pa
         procs.append(rasa.start())
         startup = rasa.wait_until_up()
         gw_port = launcher.free_port()
-        gw_env = {**env, "RASA_URL": f"http://127.0.0.1:{rasa_port}"}
+        gw_env = {**env, "ZHITANG_RASA_URL": f"http://127.0.0.1:{rasa_port}"}
         procs.append(launcher.gateway(gw_port, gw_env, work / "gateway.log").start())
         procs[-1].wait_until_up()
         rest = f"http://127.0.0.1:{rasa_port}/webhooks/rest/webhook"

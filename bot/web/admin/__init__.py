@@ -1,6 +1,6 @@
 """The staff admin at /admin: sign in, keep the knowledge base current, see what residents could not get.
 
-`mount(app)` adds it to the gateway (FastAPI). Screens are SQLAdmin's; every save goes through kb.staff.
+`mount(app)` adds it to the gateway (FastAPI). Screens are SQLAdmin's; every save goes through kb.edits.
 """
 
 from __future__ import annotations
@@ -9,11 +9,12 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
-from sqladmin import Admin
+from sqladmin import Admin, ModelView
 from sqladmin.authentication import login_required
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import URL, FormData
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount
@@ -22,13 +23,15 @@ from starlette.staticfiles import StaticFiles
 from bot import settings
 from bot.web.admin import texts
 from bot.web.admin.accounts import StaffUserView
+from bot.web.admin.base import StaffView
 from bot.web.admin.entries import EntryView, FactView
 from bot.web.admin.exchange import ExchangeView
 from bot.web.admin.history import RevisionView, changed_fields
 from bot.web.admin.inbox import FeedbackView, QuestionView
 from bot.web.admin.security import RoleAuthorization, StaffAuth, can_edit, csrf_token, current_role, current_user
 from kb.db import session_factory
-from kb.models import STAFF_FIELDS, Entry, Feedback, Revision, UnansweredQuestion
+from kb.models import Entry, Feedback, Revision, UnansweredQuestion
+from kb.shape import STAFF_FIELD_NAMES
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 STATIC = Path(__file__).resolve().parent / "static"
@@ -72,6 +75,11 @@ class StaffAdmin(Admin):
             request, "sqladmin/index.html", {**context, "changed_fields": changed_fields}
         )
 
+    def get_save_redirect_url(self, request: Request, form: FormData, model_view: ModelView, obj: Any) -> str | URL:
+        """After a create/edit form saved: the page the screen names (an entry's page), else SQLAdmin's choice."""
+        url = model_view.saved_url(request, obj) if isinstance(model_view, StaffView) else None
+        return url if url is not None else super().get_save_redirect_url(request, form, model_view, obj)
+
 
 def mount(app: FastAPI, url: str | None = None) -> None:
     """Mount the staff admin under /admin on the app, on the KB database (settings.KB_DATABASE_URL by default)."""
@@ -86,7 +94,7 @@ def mount(app: FastAPI, url: str | None = None) -> None:
         authentication_backend=StaffAuth(session_factory(url), "/admin"),
         authorization_backend=RoleAuthorization(),
     )
-    admin.kb_sessions = session_factory(url)
+    admin.kb_sessions = session_factory(url)  # for the dashboard; each screen gets it below
     # The admin's own CSS and script, as files: the gateway's Content-Security-Policy allows no inline ones.
     admin.admin.router.routes.insert(1, Mount("/zt", app=StaticFiles(directory=STATIC), name="zt-static"))
     env = admin.templates.env
@@ -99,7 +107,8 @@ def mount(app: FastAPI, url: str | None = None) -> None:
         local_time=texts.local_time,
         local_iso=texts.local_iso,
         texts=texts,
-        staff_fields=STAFF_FIELDS,
+        staff_fields=STAFF_FIELD_NAMES,
     )
     for view in VIEWS:  # a subclass per mount: SQLAdmin keeps the admin and database on the view class
-        admin.add_view(type(view.__name__, (view,), {"__module__": view.__module__}))
+        attrs = {"__module__": view.__module__, "kb_sessions": admin.kb_sessions}  # read by base.kb_sessions
+        admin.add_view(type(view.__name__, (view,), attrs))

@@ -13,7 +13,7 @@ from wtforms import Form
 from bot.web.admin.base import StaffView, write
 from bot.web.admin.forms import UserForm
 from bot.web.admin.security import current_user
-from bot.web.admin.texts import ROLES, local_time
+from bot.web.admin.texts import ROLES
 from kb.models import StaffUser
 from kb.users import UserError, create_user, hash_password
 
@@ -52,7 +52,7 @@ class StaffUserView(StaffView, model=StaffUser):
     icon = "fa-solid fa-users"
     form = UserForm
     column_list = [StaffUser.username, StaffUser.role, StaffUser.active, StaffUser.created_at]
-    column_details_list = [StaffUser.username, StaffUser.role, StaffUser.active, StaffUser.created_at]
+    column_details_list = column_list  # never the password hash
     column_labels = {
         StaffUser.username: "用户名 Username",
         StaffUser.role: "角色 Role",
@@ -62,7 +62,6 @@ class StaffUserView(StaffView, model=StaffUser):
     column_formatters = {
         StaffUser.role: lambda m, a: ROLES.get(m.role, m.role),
         StaffUser.active: lambda m, a: "✔" if m.active else "✘",
-        StaffUser.created_at: lambda m, a: local_time(m.created_at),
     }
     column_formatters_detail = column_formatters
     column_searchable_list = [StaffUser.username]

@@ -3,27 +3,35 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any, TypeVar
 
 from sqladmin import BaseView, Flash, ModelView
 from sqladmin.filters import AllUniqueStringValuesFilter, BooleanFilter, StaticValuesFilter
+from sqladmin.formatters import BASE_FORMATTERS
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import URL, FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from bot.web.admin.security import can_edit, current_user
-from kb.staff import StaffError
+from bot.web.admin.texts import local_time
+from kb.edits import StaffError
 from kb.users import UserError
 
 T = TypeVar("T")
 
 
 def kb_sessions(view: BaseView | ModelView) -> sessionmaker[Session]:
-    """The session factory of the KB the admin was mounted on (autoflush on, unlike SQLAdmin's own)."""
-    return view._admin_ref.kb_sessions
+    """The session factory of the KB the admin was mounted on (autoflush on, unlike SQLAdmin's own).
+
+    `bot.web.admin.mount` sets it on the subclass of each screen it adds, so two admins mounted on two
+    databases (as the tests do) never share one.
+    """
+    return view.kb_sessions
 
 
 async def read(view: BaseView | ModelView, work: Callable[..., T], *args: Any) -> T:
@@ -53,12 +61,6 @@ def require_editor(request: Request) -> str:
     return current_user(request)
 
 
-def after_save(request: Request, url: Any, message: str) -> None:
-    """Go to `url` after SQLAdmin's create/edit saved, with a message (SQLAdmin reads this request attribute)."""
-    Flash.success(request, message)
-    request.state._sqladmin_after_change_response = RedirectResponse(str(url), status_code=302)
-
-
 async def page(view: BaseView | ModelView, request: Request, template: str, status: int = 200, **context) -> Response:
     """Render one of the admin's own templates."""
     context.setdefault("model_view", view)
@@ -69,6 +71,30 @@ def done(request: Request, url: Any, message: str) -> RedirectResponse:
     """Redirect after a POST, with a message on the next page."""
     Flash.success(request, message)
     return RedirectResponse(str(url), status_code=303)
+
+
+async def confirmed(
+    view: BaseView | ModelView,
+    request: Request,
+    template: str,
+    info: dict[str, Any],
+    change: Callable[[FormData], Awaitable[tuple[Any, str]]],
+    refused: int = 409,
+) -> Response:
+    """A page that asks before a change (retire, remove, attach): GET shows `template` with `info`; POST changes.
+
+    `change` reads the posted form, calls kb.edits and returns where to go next and what to say there. When
+    kb.edits refuses (StaffError), nothing changed and the page is shown again with why, with status `refused`.
+    """
+    error = None
+    if request.method == "POST":
+        try:
+            url, message = await change(await request.form())
+        except StaffError as err:
+            error = str(err)
+        else:
+            return done(request, url, message)
+    return await page(view, request, template, refused if error else 200, error=error, **info)
 
 
 class _QuietStaffErrors(logging.Filter):
@@ -89,6 +115,47 @@ class StaffView(ModelView):
     can_import = False
     page_size = 25
     page_size_options = [25, 50, 100]
+    column_type_formatters = {**BASE_FORMATTERS, datetime: local_time}  # in the town's time zone, lists and details
+    search_hint: str | None = None  # what the search box offers; None: the searchable columns' labels
+
+    def search_placeholder(self) -> str:
+        """What the search box offers."""
+        return self.search_hint or super().search_placeholder()
+
+    def saved_url(self, request: Request, obj: Any) -> URL | None:
+        """Where SQLAdmin's create/edit form goes once it saved `obj` (None: SQLAdmin's own choice).
+
+        `StaffAdmin.get_save_redirect_url` asks the screen, so an entry or fact form can lead to the entry's page.
+        """
+        return None
+
+
+class ReadOnlyView(StaffView):
+    """A screen of what the bot and the KB record (history, questions, feedback): no create or edit form.
+
+    Staff act on these rows only through the screen's own pages (restore a revision, attach a question).
+    """
+
+    can_create = False
+    can_edit = False
+
+
+class LookupFilter:
+    """A filter of a list with fixed choices, each its own query (`get_filtered_query`), in SQLAdmin's filter protocol."""
+
+    has_operator = False
+    template = "sqladmin/filters/lookup_filter.html"
+    title = ""
+    parameter_name = ""
+    choices: list[tuple[str, str]] = []  # (value in the URL, label)
+
+    async def lookups(self, request: Request, model: Any, run_query: Any) -> list[tuple[str, str]]:
+        """The choices shown."""
+        return list(self.choices)
+
+    async def get_filtered_query(self, query: Any, value: Any, model: Any) -> Any:
+        """The list's query narrowed to the chosen value."""
+        raise NotImplementedError
 
 
 class YesNoFilter(BooleanFilter):

@@ -1,25 +1,27 @@
-"""The entry and fact screens: list, search, filter, edit in both languages, add, retire; saves go via kb.staff."""
+"""The entry and fact screens: list, search, filter, edit in both languages, add, retire; saves go via kb.edits."""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from markupsafe import Markup
-from sqladmin import expose
+from sqladmin import Flash, expose
 from sqlalchemy import String, cast, false, func, or_, select
 from sqlalchemy.orm import Session, selectinload
+from starlette.datastructures import URL, FormData
 from starlette.requests import Request
 from starlette.responses import Response
 from wtforms import Form
 
 from bot.web.admin.base import (
     ChoiceFilter,
+    LookupFilter,
     StaffView,
     ValuesFilter,
     YesNoFilter,
-    after_save,
-    done,
+    confirmed,
     page,
     read,
     require_editor,
@@ -27,9 +29,26 @@ from bot.web.admin.base import (
 )
 from bot.web.admin.forms import entry_data, entry_form, fact_data, fact_form
 from bot.web.admin.texts import ACTIONS, KINDS, SAVED, STAFF_FIELDS, TOPICS, local_time
+from kb.edits import Conflict, add_staff_fact, create_entry, remove_fact, retire_entry, update_entry
+from kb.edits import update_fact as update_fact_service
 from kb.models import Entry, Fact, Feedback, Revision, UnansweredQuestion
-from kb.staff import Conflict, StaffError, add_staff_fact, create_entry, remove_fact, retire_entry, update_entry
-from kb.staff import update_fact as update_fact_service
+
+T = TypeVar("T")
+
+
+async def _save_edit(view: StaffView, request: Request, work: Callable[..., T], *args: Any) -> T:
+    """Save an edit form through kb.edits, and say so on the next page.
+
+    On a Conflict (someone saved the entry since the form was opened) nothing is saved; it is kept on
+    request.state so that the form, which SQLAdmin shows again with what was typed, says who changed what.
+    """
+    try:
+        saved = await write(view, work, *args)
+    except Conflict as conflict:
+        request.state.conflict = conflict
+        raise
+    Flash.success(request, SAVED)
+    return saved
 
 
 def _entry_choices(session: Session) -> tuple[list[str], list[tuple[str, str]]]:
@@ -71,17 +90,12 @@ def _entry_page(session: Session, entry_id: str) -> dict[str, Any]:
     }
 
 
-class ContactsFilter:
+class ContactsFilter(LookupFilter):
     """Filter entries by whether staff gave a phone number, an address or opening hours."""
 
-    has_operator = False
-    template = "sqladmin/filters/lookup_filter.html"
     title = "联系方式 Contacts"
     parameter_name = "contacts"
-
-    async def lookups(self, request: Request, model: Any, run_query: Any) -> list[tuple[str, str]]:
-        """The choices shown."""
-        return [("__all", "全部 All"), ("missing", "没有电话、地址、时间 None given"), ("given", "已填 Given")]
+    choices = [("__all", "全部 All"), ("missing", "没有电话、地址、时间 None given"), ("given", "已填 Given")]
 
     async def get_filtered_query(self, query: Any, value: Any, model: Any) -> Any:
         """Entries without any of phone, address, hours (either language), or with at least one."""
@@ -137,9 +151,7 @@ class EntryView(StaffView, model=Entry):
     edit_template = "admin/entry_form.html"
     create_template = "admin/entry_form.html"
 
-    def search_placeholder(self) -> str:
-        """What the search box offers."""
-        return "标题/别名 title/name"
+    search_hint = "标题/别名 title/name"
 
     def search_query(self, stmt, term: str):
         """Search ids, titles, summaries and names (also in JSON written before names were stored readable)."""
@@ -172,6 +184,8 @@ class EntryView(StaffView, model=Entry):
             "summary_en": obj.summary_en,
             "aliases_zh": list(obj.aliases_zh or []),
             "aliases_en": list(obj.aliases_en or []),
+            "situations_zh": list(obj.situations_zh or []),
+            "situations_en": list(obj.situations_en or []),
             "related": list(obj.related or []),
         }
         for name in STAFF_FIELDS:
@@ -180,24 +194,22 @@ class EntryView(StaffView, model=Entry):
         return data
 
     async def insert_model(self, request: Request, data: dict[str, Any]) -> Entry:
-        """Add an entry through kb.staff (checked, with a revision; the bot finds it at once)."""
+        """Add an entry through kb.edits (checked, with a revision; the bot finds it at once)."""
         user = require_editor(request)
         entry = await write(self, create_entry, entry_data(data), user)
-        after_save(request, request.url_for("admin:details", identity=self.identity, pk=entry.id), SAVED)
+        Flash.success(request, SAVED)
         return entry
 
     async def update_model(self, request: Request, pk: str, data: dict[str, Any]) -> Entry:
-        """Save an edit through kb.staff; a stale revision number is a conflict and nothing is saved."""
+        """Save an edit through kb.edits; a stale revision number is a conflict and nothing is saved."""
         user = require_editor(request)
         payload = entry_data(data)
         payload.pop("id")
-        try:
-            entry = await write(self, update_entry, pk, payload, int(data.get("revision") or 0), user)
-        except Conflict as conflict:
-            request.state.conflict = conflict
-            raise
-        after_save(request, request.url_for("admin:details", identity=self.identity, pk=pk), SAVED)
-        return entry
+        return await _save_edit(self, request, update_entry, pk, payload, int(data.get("revision") or 0), user)
+
+    def saved_url(self, request: Request, obj: Entry) -> URL:
+        """A saved entry form leads to the entry's page."""
+        return request.url_for("admin:details", identity=self.identity, pk=obj.id)
 
     async def details_context(self, request: Request) -> dict[str, Any]:
         """Facts, recent changes and residents' signals for the entry's page."""
@@ -215,20 +227,16 @@ class EntryView(StaffView, model=Entry):
         info = await read(self, _entry_page, pk)
         if not info:
             return await page(self, request, "admin/message.html", 404, message="没有这个条目 / No such entry")
-        error = None
-        if request.method == "POST":
-            form = await request.form()
+
+        async def change(form: FormData) -> tuple[URL, str]:
             retired = form.get("retired") == "1"
-            try:
-                await write(self, retire_entry, pk, int(form.get("revision") or 0), user, retired)
-            except StaffError as err:
-                error = str(err)
-            else:
-                message = "条目已停用,机器人不再使用它。 / Retired: the bot no longer uses it."
-                if not retired:
-                    message = "条目已重新启用。 / The entry is back in use."
-                return done(request, request.url_for("admin:details", identity=self.identity, pk=pk), message)
-        return await page(self, request, "admin/entry_retire.html", 409 if error else 200, error=error, **info)
+            await write(self, retire_entry, pk, int(form.get("revision") or 0), user, retired)
+            message = "条目已停用,机器人不再使用它。 / Retired: the bot no longer uses it."
+            if not retired:
+                message = "条目已重新启用。 / The entry is back in use."
+            return request.url_for("admin:details", identity=self.identity, pk=pk), message
+
+        return await confirmed(self, request, "admin/entry_retire.html", info, change)
 
 
 def _fact_page(session: Session, fact_id: int) -> dict[str, Any]:
@@ -279,16 +287,16 @@ class FactView(StaffView, model=Fact):
         Fact.created_at: "提供时间 Provided at",
     }
     _source = {"report": "工作报告 Report", "staff": "工作人员 Staff"}
-    column_formatters = {
-        Fact.entry_id: lambda m, a: Markup('<a href="../entry/details/{}">{}</a>').format(m.entry_id, m.entry_id),
+    _names = {  # kind and source by their names, on the list and on the details page
         Fact.kind: lambda m, a: KINDS.get(m.kind, m.kind),
         Fact.source: lambda m, a: FactView._source.get(m.source, m.source),
-        Fact.created_at: lambda m, a: local_time(m.created_at),
+    }
+    column_formatters = {
+        **_names,
+        Fact.entry_id: lambda m, a: Markup('<a href="../entry/details/{}">{}</a>').format(m.entry_id, m.entry_id),
     }
     column_formatters_detail = {
-        Fact.kind: lambda m, a: KINDS.get(m.kind, m.kind),
-        Fact.source: lambda m, a: FactView._source.get(m.source, m.source),
-        Fact.created_at: lambda m, a: local_time(m.created_at),
+        **_names,
         Fact.keywords_zh: lambda m, a: ", ".join(m.keywords_zh or []),
         Fact.keywords_en: lambda m, a: ", ".join(m.keywords_en or []),
     }
@@ -303,9 +311,7 @@ class FactView(StaffView, model=Fact):
     edit_template = "admin/fact_form.html"
     create_template = "admin/fact_form.html"
 
-    def search_placeholder(self) -> str:
-        """What the search box offers."""
-        return "内容/数字 text/figure"
+    search_hint = "内容/数字 text/figure"
 
     def list_query(self, request: Request):
         """Facts still in use (a fact taken out of an entry stays in its history only)."""
@@ -339,21 +345,18 @@ class FactView(StaffView, model=Fact):
         """Add a staff-provided fact to an entry (who and when recorded)."""
         user = require_editor(request)
         fact = await write(self, add_staff_fact, data.get("entry_id"), fact_data(data), user)
-        after_save(request, request.url_for("admin:details", identity="entry", pk=fact.entry_id), SAVED)
+        Flash.success(request, SAVED)
         return fact
 
     async def update_model(self, request: Request, pk: str, data: dict[str, Any]) -> Fact:
         """Correct a fact; its entry's revision number guards against overwriting someone else's save."""
         user = require_editor(request)
-        try:
-            fact = await write(
-                self, update_fact_service, int(pk), fact_data(data), int(data.get("entry_revision") or 0), user
-            )
-        except Conflict as conflict:
-            request.state.conflict = conflict
-            raise
-        after_save(request, request.url_for("admin:details", identity="entry", pk=fact.entry_id), SAVED)
-        return fact
+        revision = int(data.get("entry_revision") or 0)
+        return await _save_edit(self, request, update_fact_service, int(pk), fact_data(data), revision, user)
+
+    def saved_url(self, request: Request, obj: Fact) -> URL:
+        """A saved fact form leads to its entry's page."""
+        return request.url_for("admin:details", identity="entry", pk=obj.entry_id)
 
     async def edit_context(self, request: Request) -> dict[str, Any]:
         """The fact's entry and its quote, shown read-only beside the form."""
@@ -370,14 +373,10 @@ class FactView(StaffView, model=Fact):
         info = await read(self, _fact_page, int(request.path_params["pk"]))
         if not info or info["fact"].retired:
             return await page(self, request, "admin/message.html", 404, message="没有这条事实 / No such fact")
-        error = None
-        if request.method == "POST":
-            form = await request.form()
-            try:
-                await write(self, remove_fact, info["fact"].id, int(form.get("revision") or 0), user)
-            except StaffError as err:
-                error = str(err)
-            else:
-                url = request.url_for("admin:details", identity="entry", pk=info["entry"].id)
-                return done(request, url, "已移除,可在修改记录中恢复。 / Removed; it can be restored from the history.")
-        return await page(self, request, "admin/fact_remove.html", 409 if error else 200, error=error, **info)
+
+        async def change(form: FormData) -> tuple[URL, str]:
+            await write(self, remove_fact, info["fact"].id, int(form.get("revision") or 0), user)
+            url = request.url_for("admin:details", identity="entry", pk=info["entry"].id)
+            return url, "已移除,可在修改记录中恢复。 / Removed; it can be restored from the history."
+
+        return await confirmed(self, request, "admin/fact_remove.html", info, change)

@@ -12,7 +12,7 @@ from starlette.responses import Response
 from bot.web.admin.base import done, page, read, require_editor, write
 from bot.web.admin.security import can_edit
 from bot.web.admin.texts import path_label
-from kb.staff import export_yaml, import_yaml
+from kb.exchange import export_yaml, import_yaml
 
 MAX_YAML = 5 * 1024 * 1024
 

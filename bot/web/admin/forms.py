@@ -11,7 +11,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import html_params
 
 from bot.web.admin.texts import KINDS, ROLES, STAFF_FIELDS, TOPICS
-from kb.shape import STAFF_FIELD_NAMES, staff_field
+from kb.shape import STAFF_FIELD_NAMES, EntryData, FactData, staff_field
 
 
 class TagsWidget:
@@ -81,6 +81,10 @@ def entry_form(topics: list[str], entries: list[tuple[str, str]]) -> type[Form]:
         summary_en = _text("简介 Summary · English", required=True, rows=3)
         aliases_zh = TagsField("别名 Other names · 中文", description="居民可能怎么叫它 / how residents name it")
         aliases_en = TagsField("别名 Other names · English")
+        situations_zh = TagsField(
+            "情境 Situations · 中文", description="居民不说服务名时怎么描述需要 / how residents describe the need"
+        )
+        situations_en = TagsField("情境 Situations · English")
         related = TagsField("相关条目 Related entries", choices=entries)
 
     for name in STAFF_FIELD_NAMES:
@@ -90,7 +94,7 @@ def entry_form(topics: list[str], entries: list[tuple[str, str]]) -> type[Form]:
     return EntryForm
 
 
-def entry_data(form_data: dict[str, Any]) -> dict[str, Any]:
+def entry_data(form_data: dict[str, Any]) -> EntryData:
     """The entry form's values in the KB's YAML shape (facts are edited on their own screen)."""
 
     def clean(value: Any) -> str:
@@ -102,6 +106,10 @@ def entry_data(form_data: dict[str, Any]) -> dict[str, Any]:
         "title": {"zh": clean(form_data.get("title_zh")), "en": clean(form_data.get("title_en"))},
         "summary": {"zh": clean(form_data.get("summary_zh")), "en": clean(form_data.get("summary_en"))},
         "aliases": {"zh": list(form_data.get("aliases_zh") or []), "en": list(form_data.get("aliases_en") or [])},
+        "situations": {
+            "zh": list(form_data.get("situations_zh") or []),
+            "en": list(form_data.get("situations_en") or []),
+        },
         "related": list(form_data.get("related") or []),
         "staff": {
             name: {lang: clean(form_data.get(f"{name}_{lang}")) or None for lang in ("zh", "en")}
@@ -130,7 +138,7 @@ def fact_form(entries: list[tuple[str, str]]) -> type[Form]:
     return FactForm
 
 
-def fact_data(form_data: dict[str, Any]) -> dict[str, Any]:
+def fact_data(form_data: dict[str, Any]) -> FactData:
     """The fact form's values in the KB's YAML shape."""
     return {
         "kind": form_data.get("kind") or "statement",

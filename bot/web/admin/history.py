@@ -10,10 +10,11 @@ from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import Response
 
-from bot.web.admin.base import ChoiceFilter, StaffView, ValuesFilter, done, page, read, require_editor, write
+from bot.web.admin.base import ChoiceFilter, ReadOnlyView, ValuesFilter, done, page, read, require_editor, write
 from bot.web.admin.texts import ACTIONS, change_summary, local_time, path_label
+from kb.diff import diff
+from kb.edits import StaffError, restore_revision
 from kb.models import Entry, Revision
-from kb.staff import StaffError, diff, restore_revision
 
 
 def changed_fields(revision: Revision) -> str:
@@ -38,14 +39,12 @@ def _revision_page(session: Session, revision_id: int) -> dict[str, Any]:
     }
 
 
-class RevisionView(StaffView, model=Revision):
+class RevisionView(ReadOnlyView, model=Revision):
     """History: one row per saved change of an entry; any of them can be restored."""
 
     name = "修改记录 Change"
     name_plural = "修改记录 History"
     icon = "fa-solid fa-clock-rotate-left"
-    can_create = False
-    can_edit = False
     column_list = [
         Revision.changed_at,
         Revision.entry_id,
@@ -78,9 +77,7 @@ class RevisionView(StaffView, model=Revision):
     ]
     details_template = "admin/revision_details.html"
 
-    def search_placeholder(self) -> str:
-        """What the search box offers."""
-        return "条目/修改人 entry/who"
+    search_hint = "条目/修改人 entry/who"
 
     async def details_context(self, request: Request) -> dict[str, Any]:
         """The revision's changes, field by field, and whether it is the entry's current state."""

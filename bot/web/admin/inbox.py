@@ -8,14 +8,24 @@ from markupsafe import Markup
 from sqladmin import expose
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from starlette.datastructures import URL, FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
-from bot.web.admin.base import ChoiceFilter, StaffView, ValuesFilter, done, page, read, require_editor, write
-from bot.web.admin.texts import local_time
+from bot.web.admin.base import (
+    ChoiceFilter,
+    LookupFilter,
+    ReadOnlyView,
+    ValuesFilter,
+    confirmed,
+    page,
+    read,
+    require_editor,
+    write,
+)
+from kb.edits import attach_question
 from kb.index_cache import index_for
 from kb.models import Entry, Feedback, UnansweredQuestion
-from kb.staff import StaffError, attach_question
 
 
 def suggestions(session: Session, text: str, k: int = 3) -> list[Entry]:
@@ -27,18 +37,13 @@ def suggestions(session: Session, text: str, k: int = 3) -> list[Entry]:
     return [rows[eid] for eid in seen if eid in rows]
 
 
-class AttachedFilter:
+class AttachedFilter(LookupFilter):
     """Filter questions by whether staff attached them to an entry (default: not yet)."""
 
-    has_operator = False
-    template = "sqladmin/filters/lookup_filter.html"
     title = "已关联 Attached"
     parameter_name = "attached"
+    choices = [("no", "待处理 Not yet"), ("yes", "已关联 Attached"), ("__all", "全部 All")]
     default_value = "no"
-
-    async def lookups(self, request: Request, model: Any, run_query: Any) -> list[tuple[str, str]]:
-        """The choices shown."""
-        return [("no", "待处理 Not yet"), ("yes", "已关联 Attached"), ("__all", "全部 All")]
 
     async def get_filtered_query(self, query: Any, value: Any, model: Any) -> Any:
         """Questions not attached (default), attached, or all."""
@@ -68,14 +73,12 @@ def _question_page(session: Session, question_id: int) -> dict[str, Any]:
     return {"question": question, "suggested": suggestions(session, question.text), "entries": entries}
 
 
-class QuestionView(StaffView, model=UnansweredQuestion):
+class QuestionView(ReadOnlyView, model=UnansweredQuestion):
     """Questions the bot could not answer, most asked first; attaching one makes its text a name of an entry."""
 
     name = "未答问题 Unanswered question"
     name_plural = "未答问题 Unanswered questions"
     icon = "fa-solid fa-circle-question"
-    can_create = False
-    can_edit = False
     column_list = [
         UnansweredQuestion.text,
         UnansweredQuestion.count,
@@ -91,22 +94,13 @@ class QuestionView(StaffView, model=UnansweredQuestion):
         UnansweredQuestion.last_seen: "最近一次 Last asked",
         UnansweredQuestion.entry_id: "关联条目 Entry",
     }
-    column_formatters = {
-        UnansweredQuestion.last_seen: lambda m, a: local_time(m.last_seen),
-        UnansweredQuestion.entry_id: _attach_link,
-    }
-    column_formatters_detail = {
-        UnansweredQuestion.first_seen: lambda m, a: local_time(m.first_seen),
-        UnansweredQuestion.last_seen: lambda m, a: local_time(m.last_seen),
-    }
+    column_formatters = {UnansweredQuestion.entry_id: _attach_link}
     column_searchable_list = [UnansweredQuestion.text]
     column_sortable_list = [UnansweredQuestion.count, UnansweredQuestion.last_seen]
     column_default_sort = [(UnansweredQuestion.count, True), (UnansweredQuestion.last_seen, True)]
     column_filters = [AttachedFilter(), ValuesFilter(UnansweredQuestion.entry_id, "关联条目 Entry")]
 
-    def search_placeholder(self) -> str:
-        """What the search box offers."""
-        return "问题 question"
+    search_hint = "问题 question"
 
     @expose("/attach/{pk}", methods=["GET", "POST"])
     async def attach(self, request: Request) -> Response:
@@ -116,24 +110,21 @@ class QuestionView(StaffView, model=UnansweredQuestion):
         info = await read(self, _question_page, question_id)
         if not info:
             return await page(self, request, "admin/message.html", 404, message="没有这个问题 / No such question")
-        error = None
-        if request.method == "POST":
-            form = await request.form()
+
+        async def change(form: FormData) -> tuple[URL, str]:
             entry_id = str(form.get("entry_id") or "")
-            try:
-                await write(self, attach_question, question_id, entry_id, user)
-            except StaffError as err:
-                error = str(err)
-            else:
-                return done(
-                    request,
-                    request.url_for("admin:list", identity=self.identity),
-                    f"已关联到 {entry_id};这个问题以后能答上了。 / Attached to {entry_id}: the bot now answers it.",
-                )
-        return await page(self, request, "admin/attach.html", 400 if error else 200, error=error, **info)
+            await write(self, attach_question, question_id, entry_id, user)
+            message = f"已关联到 {entry_id};这个问题以后能答上了。 / Attached to {entry_id}: the bot now answers it."
+            return request.url_for("admin:list", identity=self.identity), message
+
+        return await confirmed(self, request, "admin/attach.html", info, change, refused=400)
 
 
 RATINGS = {"down": "👎 没帮上 Not helpful", "up": "👍 有帮助 Helpful"}
+
+
+def _rating(feedback: Feedback, _attr: str) -> str:
+    return RATINGS.get(feedback.rating, feedback.rating)
 
 
 def _thumbs_down_by_entry(session: Session) -> list[tuple[str | None, int]]:
@@ -147,14 +138,12 @@ def _thumbs_down_by_entry(session: Session) -> list[tuple[str | None, int]]:
     return [(r.entry_id, r.n) for r in rows]
 
 
-class FeedbackView(StaffView, model=Feedback):
+class FeedbackView(ReadOnlyView, model=Feedback):
     """Residents' 👍/👎 on the bot's answers, 👎 first, with the counts per entry."""
 
     name = "居民反馈 Feedback"
     name_plural = "居民反馈 Feedback"
     icon = "fa-solid fa-thumbs-down"
-    can_create = False
-    can_edit = False
     column_list = [Feedback.created_at, Feedback.rating, Feedback.question, Feedback.answer, Feedback.entry_id]
     column_labels = {
         Feedback.created_at: "时间 When",
@@ -166,17 +155,13 @@ class FeedbackView(StaffView, model=Feedback):
         Feedback.session: "会话 Session",
     }
     column_formatters = {
-        Feedback.created_at: lambda m, a: local_time(m.created_at),
-        Feedback.rating: lambda m, a: RATINGS.get(m.rating, m.rating),
+        Feedback.rating: _rating,
         Feedback.answer: lambda m, a: (m.answer or "")[:120] + ("…" if len(m.answer or "") > 120 else ""),
         Feedback.entry_id: lambda m, a: (
             Markup('<a href="../entry/details/{}">{}</a>').format(m.entry_id, m.entry_id) if m.entry_id else ""
         ),
     }
-    column_formatters_detail = {
-        Feedback.created_at: lambda m, a: local_time(m.created_at),
-        Feedback.rating: lambda m, a: RATINGS.get(m.rating, m.rating),
-    }
+    column_formatters_detail = {Feedback.rating: _rating}
     column_searchable_list = [Feedback.question, Feedback.answer, Feedback.entry_id]
     column_sortable_list = [Feedback.created_at, Feedback.rating, Feedback.entry_id]
     column_default_sort = [(Feedback.rating, False), (Feedback.created_at, True)]  # "down" sorts before "up"
@@ -186,9 +171,7 @@ class FeedbackView(StaffView, model=Feedback):
     ]
     list_template = "admin/feedback_list.html"
 
-    def search_placeholder(self) -> str:
-        """What the search box offers."""
-        return "问题/回答 question/answer"
+    search_hint = "问题/回答 question/answer"
 
     async def list_context(self, request: Request) -> dict[str, Any]:
         """The entries with the most 👎, for the box above the list."""

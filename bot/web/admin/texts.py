@@ -132,7 +132,7 @@ def local_time(moment: datetime | None) -> str:
 
 
 def local_iso(value: str | None) -> str:
-    """An ISO 8601 timestamp (as kb.staff writes them) in the town's time zone."""
+    """An ISO 8601 timestamp (as kb.build.iso writes them) in the town's time zone."""
     return local_time(parse_iso(value)) if value else ""
 
 

@@ -1,9 +1,9 @@
-"""What staff do to the KB: edit, add, retire and restore entries, add facts, attach questions, YAML in and out.
+"""What staff do to the KB: edit, add, retire and restore entries, add and correct facts, attach questions.
 
-Every screen of the admin and every CLI command goes through these functions, so each change is checked the
-same way, writes a revision (who, when, before, after), is refused on a stale revision number, and moves the
-KB version so the bot's caches reload at the next question. Each function takes a session the caller owns
-and commits.
+This is the single write path of staff changes: every screen of the admin, every CLI command and the YAML
+import (kb.exchange) go through these functions, so each change is checked the same way, writes a revision
+(who, when, before, after), is refused on a stale revision number, and moves the KB version so the bot's
+caches reload at the next question. Each function takes a session the caller owns and commits.
 
 Report quotes are evidence and cannot be edited. A report fact's text may be corrected and keeps its quote
 as long as its figure is still in the quote; a figure that no longer matches the quote makes the fact a
@@ -14,22 +14,21 @@ sentence that says something else. The old report fact stays in the entry's hist
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
-from typing import Any
 
-import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from kb.build import apply_dict, bump_version, iso, record_revision, to_dict
-from kb.models import STAFF_FIELDS, Entry, Fact, Revision, UnansweredQuestion, utcnow
+from kb.diff import Change, diff
+from kb.models import Entry, Fact, Revision, UnansweredQuestion, utcnow
 from kb.queries import report_sentence_texts
+from kb.shape import STAFF_FIELD_NAMES, EntryData, FactData
 from kb.source import entry_problems
 from kb.text import has_cjk
 
 _TRAILING_PUNCT = " \t?？!！。.,，、;；:：~～…"
-_FACT_CONTENT = ("kind", "figure", "figure_en", "zh", "en", "keywords")
+_PROVENANCE = ("source", "created_by", "created_at")  # who provided a fact and when: settled by _provenance
 
 
 class StaffError(ValueError):
@@ -72,55 +71,7 @@ class Conflict(StaffError):
         super().__init__(message)
 
 
-@dataclass(frozen=True)
-class Change:
-    """One field that differs between two versions of an entry ("staff.hours.zh", "facts.amount.figure")."""
-
-    path: str
-    before: Any
-    after: Any
-
-    def __str__(self) -> str:
-        return f"{self.path}: {_show(self.before)} → {_show(self.after)}"
-
-
-def _show(value: Any) -> str:
-    if value is None or value == "" or value == []:
-        return "(empty)"
-    if isinstance(value, list):
-        return ", ".join(str(v) for v in value)
-    return str(value)
-
-
-def _flatten(data: dict[str, Any] | None, prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in (data or {}).items():
-        if key == "facts" and not prefix:
-            for fact in value or []:
-                out.update(_flatten({k: v for k, v in fact.items() if k != "key"}, f"facts.{fact.get('key')}."))
-        elif isinstance(value, dict):
-            out.update(_flatten(value, f"{prefix}{key}."))
-        else:
-            out[f"{prefix}{key}"] = value
-    return out
-
-
-def diff(before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[Change]:
-    """The fields that differ between two entries in the YAML shape, in a stable order."""
-    old, new = _flatten(before), _flatten(after)
-    keys = list(old) + [k for k in new if k not in old]
-    empty = (None, "", [], False)
-    return [
-        Change(k, old.get(k), new.get(k))
-        for k in keys
-        if old.get(k) != new.get(k) and not (old.get(k) in empty and new.get(k) in empty)
-    ]
-
-
-# --- checks ---------------------------------------------------------------------------------------------
-
-
-# --- applying a change --------------------------------------------------------------------------------------
+# --- checking a change --------------------------------------------------------------------------------------
 
 
 def _get_entry(session: Session, entry_id: str) -> Entry:
@@ -130,7 +81,7 @@ def _get_entry(session: Session, entry_id: str) -> Entry:
     return entry
 
 
-def _content(item: dict[str, Any]) -> tuple:
+def _content(item: FactData) -> tuple:
     keywords = item.get("keywords") or {}
     return (
         item.get("kind", "statement"),
@@ -157,12 +108,14 @@ def _fact_content(fact: Fact) -> tuple:
 
 
 def _provenance(
-    facts: list[dict[str, Any]], old: dict[str, Fact], user: str, keep_authorship: bool
-) -> tuple[list[dict[str, Any]], list[str]]:
+    facts: list[FactData], old: dict[str, Fact], user: str, keep_authorship: bool
+) -> tuple[list[FactData], list[str]]:
     """Facts with their source settled: report quotes kept, changed figures become staff facts, staff who/when."""
-    out, problems, now = [], [], iso(utcnow())
+    out: list[FactData] = []
+    problems: list[str] = []
+    now = iso(utcnow())
     for raw in facts:
-        item = {k: v for k, v in raw.items() if v not in (None, "") or k in ("zh", "en")}
+        item: FactData = {k: v for k, v in raw.items() if v not in (None, "") or k in ("zh", "en")}
         prior = old.get(item.get("key"))
         if prior is not None and prior.figure_en and str(item.get("figure") or "") != (prior.figure or ""):
             if str(item.get("figure_en") or "") == prior.figure_en:
@@ -179,13 +132,13 @@ def _provenance(
             figure = item.get("figure")
             if figure in (None, "") or str(figure) in prior.quote:
                 item["quote"] = prior.quote
-                for name in ("source", "created_by", "created_at"):
+                for name in _PROVENANCE:
                     item.pop(name, None)
                 out.append(item)
                 continue
             item.pop("quote", None)  # the new figure is not what the report says: a staff correction
         if item.get("quote"):
-            for name in ("source", "created_by", "created_at"):
+            for name in _PROVENANCE:
                 item.pop(name, None)
             out.append(item)  # a report fact new to this entry (restore, import): the quote is checked
             continue
@@ -205,16 +158,18 @@ def _provenance(
 def prepare(
     session: Session,
     entry: Entry | None,
-    data: dict[str, Any],
+    data: EntryData,
     user: str,
     keep_authorship: bool = False,
     known_ids: set[str] | None = None,
-) -> dict[str, Any]:
+) -> EntryData:
     """The full entry a change would give (YAML shape), checked; StaffError lists every problem.
 
     `data` may hold only some top-level keys (title, staff, facts …); the others keep their current value.
     """
-    full = copy.deepcopy(to_dict(entry)) if entry is not None else {"aliases": {"zh": [], "en": []}, "facts": []}
+    full: EntryData = (
+        copy.deepcopy(to_dict(entry)) if entry is not None else {"aliases": {"zh": [], "en": []}, "facts": []}
+    )
     full.update(copy.deepcopy({k: v for k, v in data.items() if k != "meta"}))
     if entry is not None:
         full["id"] = entry.id
@@ -233,15 +188,18 @@ def prepare(
     return full
 
 
-def _sync(entry: Entry, full: dict[str, Any], sentences: list[str], user: str) -> None:
+# --- applying a change --------------------------------------------------------------------------------------
+
+
+def _sync(entry: Entry, full: EntryData, sentences: list[str], user: str) -> None:
     """Set the entry's columns and facts from a prepared entry, updating facts in place (ids stay stable)."""
     probe = Entry(id=entry.id)
     apply_dict(probe, full, sentences, user)
     for column in ("topic", "title_zh", "title_en", "summary_zh", "summary_en", "retired"):
         setattr(entry, column, getattr(probe, column))
-    for column in ("aliases_zh", "aliases_en", "related"):
+    for column in ("aliases_zh", "aliases_en", "situations_zh", "situations_en", "related"):
         setattr(entry, column, list(getattr(probe, column)))
-    for name in STAFF_FIELDS:
+    for name in STAFF_FIELD_NAMES:
         for lang in ("zh", "en"):
             setattr(entry, f"{name}_{lang}", getattr(probe, f"{name}_{lang}"))
     existing = {f.key: f for f in entry.facts}
@@ -287,7 +245,7 @@ def _check_revision(session: Session, entry: Entry, expected: int | None) -> Non
 
 
 def _save(
-    session: Session, entry: Entry, before: dict[str, Any] | None, action: str, user: str, staff_edited: bool = True
+    session: Session, entry: Entry, before: EntryData | None, action: str, user: str, staff_edited: bool = True
 ) -> Revision | None:
     """Record a change: staff_edited, who/when, a revision, a new KB version; None when nothing changed."""
     after = to_dict(entry)
@@ -305,10 +263,13 @@ def _save(
     return revision
 
 
+# --- what staff do ----------------------------------------------------------------------------------------
+
+
 def update_entry(
     session: Session,
     entry_id: str,
-    data: dict[str, Any],
+    data: EntryData,
     expected_revision: int | None,
     user: str,
     action: str = "update",
@@ -328,7 +289,7 @@ def update_entry(
 
 def create_entry(
     session: Session,
-    data: dict[str, Any],
+    data: EntryData,
     user: str,
     source: str = "staff",
     keep_authorship: bool = False,
@@ -362,7 +323,7 @@ def restore_revision(session: Session, revision_id: int, expected_revision: int 
     revision = session.get(Revision, revision_id)
     if revision is None or (revision.after or revision.before) is None:
         raise NotFound(f"没有这个修改记录:{revision_id} / No such revision: {revision_id}")
-    snapshot = copy.deepcopy(revision.after or revision.before)
+    snapshot: EntryData = copy.deepcopy(revision.after or revision.before)
     snapshot["retired"] = bool(snapshot.get("retired", False))
     return update_entry(session, revision.entry_id, snapshot, expected_revision, user, "restore", keep_authorship=True)
 
@@ -373,11 +334,11 @@ def _next_key(entry: Entry) -> str:
 
 
 def add_staff_fact(
-    session: Session, entry_id: str, fact: dict[str, Any], user: str, expected_revision: int | None = None
+    session: Session, entry_id: str, fact: FactData, user: str, expected_revision: int | None = None
 ) -> Fact:
     """Add a staff-provided fact (no report quote; who and when recorded, and cited by the bot as such)."""
     entry = _get_entry(session, entry_id)
-    item = {k: v for k, v in fact.items() if k not in ("quote", "source", "created_by", "created_at")}
+    item: FactData = {k: v for k, v in fact.items() if k not in ("quote", *_PROVENANCE)}
     item["key"] = item.get("key") or _next_key(entry)
     if item["key"] in {f.key for f in entry.facts if not f.retired}:
         raise StaffError(f"事实编号已被使用:{item['key']} / The fact key is taken: {item['key']}")
@@ -393,15 +354,13 @@ def _fact_and_entry(session: Session, fact_id: int) -> tuple[Fact, Entry]:
     return fact, _get_entry(session, fact.entry_id)
 
 
-def update_fact(
-    session: Session, fact_id: int, changes: dict[str, Any], expected_revision: int | None, user: str
-) -> Fact:
+def update_fact(session: Session, fact_id: int, changes: FactData, expected_revision: int | None, user: str) -> Fact:
     """Correct one fact (text, figure, keywords, kind); its quote, if any, cannot change."""
     fact, entry = _fact_and_entry(session, fact_id)
     facts = to_dict(entry)["facts"]
     for item in facts:
         if item["key"] == fact.key:
-            item.update({k: v for k, v in changes.items() if k not in ("key", "source", "created_by", "created_at")})
+            item.update({k: v for k, v in changes.items() if k not in ("key", *_PROVENANCE)})
     update_entry(session, entry.id, {"facts": facts}, expected_revision, user)
     return fact
 
@@ -428,147 +387,3 @@ def attach_question(session: Session, question_id: int, entry_id: str, user: str
     question.entry_id = entry_id
     session.flush()
     return entry
-
-
-# --- YAML export and import -------------------------------------------------------------------------------
-
-EXPORT_HEADER = (
-    "# Zhitang Assistant knowledge base: every entry, for review in git.\n"
-    "# Import with `python -m kb import FILE --dry-run` (then without --dry-run) or on the admin's\n"
-    "# import page. `meta.revision` guards against overwriting a change made in the admin since this export.\n"
-)
-
-
-def export_entries(session: Session) -> list[dict[str, Any]]:
-    """Every entry, retired ones too, in the YAML shape with its bookkeeping under `meta`."""
-    rows = session.scalars(select(Entry).options(selectinload(Entry.facts)).order_by(Entry.topic, Entry.id))
-    return [
-        {
-            **to_dict(entry),
-            "meta": {
-                "revision": entry.revision,
-                "source": entry.source,
-                "staff_edited": entry.staff_edited,
-                "updated_by": entry.updated_by,
-                "updated_at": iso(entry.updated_at),
-            },
-        }
-        for entry in rows
-    ]
-
-
-def export_yaml(session: Session) -> str:
-    """All entries as one YAML document (stable order, readable Chinese)."""
-    body = yaml.safe_dump(export_entries(session), allow_unicode=True, sort_keys=False, width=1000)
-    return EXPORT_HEADER + body
-
-
-@dataclass
-class ImportItem:
-    """What importing one entry does (or would do): create, update, unchanged, conflict or invalid."""
-
-    id: str
-    status: str
-    changes: list[Change] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
-
-
-@dataclass
-class ImportReport:
-    """The outcome of an import: one item per entry in the file; applied is False for a dry run or a refusal."""
-
-    items: list[ImportItem] = field(default_factory=list)
-    applied: bool = False
-    problems: list[str] = field(default_factory=list)
-
-    def ids(self, status: str) -> list[str]:
-        """The ids of the entries with a status."""
-        return [item.id for item in self.items if item.status == status]
-
-    @property
-    def ok(self) -> bool:
-        """True when nothing in the file is refused."""
-        return not self.problems and not any(i.status in ("conflict", "invalid") for i in self.items)
-
-    def __str__(self) -> str:
-        lines = list(self.problems)
-        for item in self.items:
-            if item.status == "unchanged":
-                continue
-            lines.append(f"{item.id}: {item.status}")
-            lines += [f"    {change}" for change in item.changes]
-            lines += [f"    ! {problem}" for problem in item.problems]
-        counts = ", ".join(
-            f"{status} {len(self.ids(status))}" for status in ("create", "update", "unchanged", "conflict", "invalid")
-        )
-        verdict = "applied" if self.applied else ("dry run, nothing changed" if self.ok else "refused, nothing changed")
-        return "\n".join([*lines, f"import: {counts} ({verdict})"])
-
-
-def _load_items(text: str) -> list[dict[str, Any]]:
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        raise StaffError(f"YAML 格式错误 / Not valid YAML: {err}") from err
-    if isinstance(data, dict) and isinstance(data.get("entries"), list):
-        data = data["entries"]
-    if not isinstance(data, list) or not all(isinstance(item, dict) and item.get("id") for item in data):
-        raise StaffError("文件应为条目列表,每个条目有 id / The file must be a list of entries, each with an id")
-    ids = [str(item["id"]) for item in data]
-    repeated = sorted({i for i in ids if ids.count(i) > 1})
-    if repeated:
-        raise StaffError(f"条目重复:{', '.join(repeated)} / Entries appear twice: {', '.join(repeated)}")
-    return data
-
-
-def import_yaml(session: Session, text: str, user: str, dry_run: bool = False, force: bool = False) -> ImportReport:
-    """Load entries from YAML: a dry run lists the differences; otherwise all are applied, or none if any is refused.
-
-    An entry whose `meta.revision` is not the KB's current one was changed since the export: a conflict (`force`
-    skips this check, for a file exported from another database, whose revision numbers mean nothing here).
-    Entries missing from the file are left as they are (retire them with `retired: true`).
-    """
-    report = ImportReport()
-    try:
-        items = _load_items(text)
-    except StaffError as err:
-        report.problems = err.problems
-        return report
-    known = set(session.scalars(select(Entry.id))) | {str(item["id"]) for item in items}
-    plans: list[tuple[ImportItem, dict[str, Any], Entry | None, dict[str, Any]]] = []
-    with session.no_autoflush:
-        for raw in items:
-            eid, meta = str(raw["id"]), raw.get("meta") or {}
-            entry = session.get(Entry, eid, options=[selectinload(Entry.facts)])
-            if entry is not None and not force and meta.get("revision") not in (None, entry.revision):
-                item = ImportItem(eid, "conflict")
-                item.problems.append(
-                    f"导出后该条目已被 {entry.updated_by} 修改(第 {meta['revision']} 版 → 第 {entry.revision} 版) / "
-                    f"changed by {entry.updated_by} since the export (revision {meta['revision']} → {entry.revision})"
-                )
-                report.items.append(item)
-                continue
-            try:
-                full = prepare(session, entry, raw, user, keep_authorship=True, known_ids=known)
-            except StaffError as err:
-                report.items.append(ImportItem(eid, "invalid", problems=err.problems))
-                continue
-            after = Entry(id=eid)
-            apply_dict(after, full, report_sentence_texts(session), user)
-            changes = diff(to_dict(entry) if entry is not None else None, to_dict(after))
-            status = "create" if entry is None else ("update" if changes else "unchanged")
-            item = ImportItem(eid, status, changes)
-            report.items.append(item)
-            plans.append((item, full, entry, meta))
-    if dry_run or not report.ok:
-        return report
-    for item, full, entry, meta in plans:
-        if item.status == "create":
-            source = str(meta.get("source") or "staff")
-            edited = meta.get("staff_edited") is not False
-            create_entry(session, full, user, source, keep_authorship=True, known_ids=known, staff_edited=edited)
-        elif item.status == "update":
-            update_entry(session, item.id, full, entry.revision, user, "import", keep_authorship=True, known_ids=known)
-    session.flush()
-    report.applied = True
-    return report

@@ -1,0 +1,153 @@
+"""Residents' words turned into the words the KB and the NLU know, before either reads a message.
+
+- Wu (Changshu) dialect and colloquial Chinese from the reviewable lexicon (kb/source/lexicon.yml):
+  "阿有尊老金伐" -> "有没有尊老金吗".
+- Toneless pinyin typed with Latin letters: the KB's names anywhere ("What is kua cun tong ban?" ->
+  "What is 跨村通办?"), and, in a message written wholly in pinyin, common question words too
+  ("zunlaojin fa le duoshao" -> "尊老金发了多少").
+
+Standard library only: Rasa's tokenizer (bot.rasa_ext, with the tables kept in the model) and the KB's search
+(kb.search, with the live KB's names) apply the same rewrite. Chinese homophone typos (尊老今) need
+characters' pinyin, so kb.search handles those.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.pinyin import ENGLISH, is_pinyin_text, syllables
+
+_LATIN_RUN = re.compile(r"[A-Za-z][A-Za-z']*(?:[ \t]+[A-Za-z][A-Za-z']*)*")
+_END = "。！？!?，,.；;、 \n"
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """A dialect or colloquial phrase and the standard words for it; `at_end`: only before punctuation or
+    the end of the message (a sentence-final particle such as 伐)."""
+
+    source: str
+    target: str
+    at_end: bool = False
+
+
+@dataclass
+class Rewriter:
+    """The rewrite with its tables: colloquial phrases, pinyin of names and of question words."""
+
+    phrases: list[Phrase] = field(default_factory=list)
+    names: dict[str, str] = field(default_factory=dict)  # joined toneless pinyin -> the KB's Chinese name
+    words: dict[str, str] = field(default_factory=dict)  # joined toneless pinyin -> common Chinese word
+
+    def __post_init__(self) -> None:
+        self.phrases = sorted(self.phrases, key=lambda p: -len(p.source))
+        self._longest = max((len(syllables(k) or ()) for k in (*self.names, *self.words)), default=0)
+
+    @classmethod
+    def from_tables(cls, tables: Mapping[str, object]) -> Rewriter:
+        """From the JSON tables that `python -m kb userdict` writes (and the model keeps)."""
+        phrases = [
+            Phrase(str(p["from"]), str(p["to"]), bool(p.get("at_end", False)))
+            for p in tables.get("colloquial", []) or []  # type: ignore[union-attr]
+            if isinstance(p, dict) and p.get("from") and p.get("to") is not None
+        ]
+        names = dict(tables.get("names", {}) or {})  # type: ignore[call-overload]
+        words = dict(tables.get("pinyin", {}) or {})  # type: ignore[call-overload]
+        return cls(phrases, names, words)
+
+    @classmethod
+    def from_file(cls, path: Path | str | None) -> Rewriter:
+        """From a tables file; an empty rewrite when there is none."""
+        if not path or not Path(path).is_file():
+            return cls()
+        return cls.from_tables(json.loads(Path(path).read_text(encoding="utf-8")))
+
+    def rewrite(self, text: str) -> str:
+        """The message in the KB's words (idempotent; unknown words are left as they are)."""
+        text = unicodedata.normalize("NFKC", text or "")
+        for phrase in self.phrases:
+            if phrase.source in text:
+                text = self._replace(text, phrase)
+        if self.names or self.words:
+            whole_pinyin = is_pinyin_text(text) and not _has_cjk(text)
+            text = _LATIN_RUN.sub(lambda m: self._pinyin_run(m.group(0), whole_pinyin), text)
+        return text
+
+    @staticmethod
+    def _replace(text: str, phrase: Phrase) -> str:
+        if not phrase.at_end:
+            return text.replace(phrase.source, phrase.target)
+        pattern = re.escape(phrase.source) + f"(?=$|[{re.escape(_END)}])"
+        return re.sub(pattern, phrase.target, text)
+
+    def _pinyin_run(self, run: str, whole_pinyin: bool) -> str:
+        """A run of Latin words with the pinyin of names (and, in a pinyin message, words) as characters."""
+        words = run.lower().replace("'", " ").split()
+        cut = [syllables(w) for w in words]
+        if not whole_pinyin:
+            return self._names_in_english(run, words, cut)
+        sylls = [s for c in cut if c for s in c]
+        if any(c is None for c in cut):
+            return run
+        out: list[str] = []
+        i = 0
+        while i < len(sylls):
+            for j in range(min(len(sylls), i + self._longest), i, -1):
+                joined = "".join(sylls[i:j])
+                found = self.names.get(joined) if j - i >= 2 else None
+                found = found or self.words.get(joined)
+                if found:
+                    out.append(found)
+                    i = j
+                    break
+            else:
+                out.append(f" {sylls[i]} ")
+                i += 1
+        return re.sub(r" +", " ", "".join(out)).strip()
+
+    def _names_in_english(self, run: str, words: list[str], cut: list[tuple[str, ...] | None]) -> str:
+        """In English text only whole words that spell a KB name of two syllables or more become characters."""
+        out: list[str] = []
+        i = 0
+        changed = False
+        while i < len(words):
+            for j in range(len(words), i, -1):
+                part = words[i:j]
+                if any(cut[k] is None or words[k] in ENGLISH for k in range(i, j)):
+                    continue
+                count = sum(len(cut[k] or ()) for k in range(i, j))
+                name = self.names.get("".join(part)) if count >= 2 else None
+                if name:
+                    out.append(name)
+                    i, changed = j, True
+                    break
+            else:
+                out.append(words[i])
+                i += 1
+        return " ".join(out) if changed else run
+
+
+def _has_cjk(text: str) -> bool:
+    return re.search(r"[\u3400-\u9fff]", text) is not None
+
+
+def name_table(names: Iterable[tuple[str, Iterable[str], str]]) -> dict[str, str]:
+    """{joined pinyin: name} from (name, its toneless syllables, its entry), first name of an entry first.
+
+    A pinyin that names two different entries is dropped: pinyin cannot tell them apart.
+    """
+    table: dict[str, tuple[str, str]] = {}
+    clashes: set[str] = set()
+    for name, sylls, owner in names:
+        joined = "".join(sylls)
+        if len(joined) < 4 or not joined.isalpha():
+            continue
+        if joined in table and table[joined][1] != owner:
+            clashes.add(joined)
+        table.setdefault(joined, (name, owner))
+    return {k: v[0] for k, v in table.items() if k not in clashes}

@@ -1,0 +1,105 @@
+"""Residents' words in the KB's words (bot/rewrite.py, kb/lexicon.py): dialect, pinyin, homophone typos."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.pinyin import is_pinyin_text, syllables
+from bot.rewrite import Phrase, Rewriter, name_table
+from kb.lexicon import LEXICON_PATH, lexicon_problems, load_lexicon
+
+
+@pytest.mark.parametrize(
+    "word, expected",
+    [("zunlaojin", ("zun", "lao", "jin")), ("yibao", ("yi", "bao")), ("xian", ("xian",)), ("hello", None), ("", None)],
+)
+def test_words_are_cut_into_the_fewest_pinyin_syllables(word, expected):
+    assert syllables(word) == expected
+
+
+@pytest.mark.parametrize(
+    "text, pinyin",
+    [
+        ("zunlaojin fa le duoshao", True),
+        ("yi bao zen me bao xiao", True),
+        ("kua cun tong ban shi sha", True),
+        ("What is kua cun tong ban?", False),  # an English sentence naming a service in pinyin
+        ("How much is zunlaojin", False),
+        ("ban", False),  # one syllable is not enough to tell
+        ("in English please", False),
+        ("hello", False),
+    ],
+)
+def test_pinyin_is_told_from_english(text, pinyin):
+    assert is_pinyin_text(text) is pinyin
+
+
+@pytest.fixture
+def rewriter() -> Rewriter:
+    return Rewriter(
+        phrases=[Phrase("阿有", "有没有"), Phrase("伐", "吗", at_end=True), Phrase("勿", "不"), Phrase("啥", "什么")],
+        names={"zunlaojin": "尊老金", "kuacuntongban": "跨村通办", "yibao": "医保"},
+        words={"duoshao": "多少", "fa": "发", "le": "了", "shi": "是"},
+    )
+
+
+@pytest.mark.parametrize(
+    "text, rewritten",
+    [
+        ("阿有尊老金伐", "有没有尊老金吗"),
+        ("伐木工", "伐木工"),  # 伐 is a question particle only at the end
+        ("办勿成", "办不成"),
+        ("zunlaojin fa le duoshao", "尊老金发了多少"),
+        ("zun lao jin fa le duo shao", "尊老金发了多少"),
+        ("kua cun tong ban shi sha", "跨村通办是 sha"),  # an unknown syllable stays as typed
+        ("What is kua cun tong ban?", "what is 跨村通办?"),  # names only, inside English
+        ("How much is the allowance", "How much is the allowance"),
+        ("fa le", "发了"),
+    ],
+)
+def test_rewrite(rewriter, text, rewritten):
+    assert rewriter.rewrite(text) == rewritten
+    assert rewriter.rewrite(rewritten) == rewritten  # idempotent
+
+
+def test_a_pinyin_shared_by_two_entries_names_neither():
+    table = name_table(
+        [("医保", ["yi", "bao"], "a"), ("一包", ["yi", "bao"], "b"), ("尊老金", ["zun", "lao", "jin"], "c")]
+    )
+    assert table == {"zunlaojin": "尊老金"}
+
+
+def test_the_lexicon_is_well_formed_and_justified():
+    """Every phrase says why it is there (the review rule of kb/source/lexicon.yml)."""
+    data = load_lexicon(LEXICON_PATH)
+    assert lexicon_problems(data) == []
+    assert {"阿有", "伐", "屋里厢", "哪能", "啥个"} <= {p["from"] for p in data["colloquial"]}
+    assert lexicon_problems({"colloquial": [{"from": "伐", "to": "吗"}]})  # no why
+
+
+@pytest.mark.parametrize(
+    "typed, fixed",
+    [
+        ("尊老近发了多少", "尊老"),  # 尊老金 or its typo alias: either names the entry
+        ("日间找料中心有几个", "日间照料中心有几个"),
+        ("法律故问在哪", "法律顾问在哪"),
+        ("医宝报销了多少", "医保报销了多少"),
+        ("我想办医保", "我想办医保"),
+        ("一包烟多少钱", "一包烟多少钱"),  # a real word is no typo
+    ],
+)
+def test_homophone_typos_of_the_kbs_names_are_fixed(index, typed, fixed):
+    assert index.rewrite(typed).startswith(fixed)
+
+
+def test_a_staff_alias_is_found_in_pinyin_at_once(entries):
+    """The index makes the pinyin of the KB's names itself: no retraining for a new alias."""
+    from kb.search import KnowledgeIndex
+
+    entry = next(e for e in entries if e["id"] == "elder_allowance")
+    entry["aliases"]["zh"].append("暖心补贴")
+    index = KnowledgeIndex(entries, [])
+    assert index.rewrite("nuan xin bu tie fa le duoshao") == "暖心补贴发了多少"
+    assert index.alias_hits("nuanxinbutie") == [] and index.alias_hits(index.rewrite("nuanxinbutie")) == [
+        "elder_allowance"
+    ]
