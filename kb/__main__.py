@@ -15,10 +15,10 @@ from kb.db import create_schema, session_factory
 from kb.edits import StaffError
 from kb.exchange import export_yaml, import_yaml
 from kb.lexicon import TABLES_PATH, rewrite_tables
-from kb.training import SITUATIONS_PATH, situation_examples
 from kb.models import ROLES
 from kb.search import entry_terms
 from kb.source import SourceError, load_checked
+from kb.training import SITUATIONS_PATH, situation_examples
 from kb.users import UserError, create_user, ensure_admin, has_admin
 
 

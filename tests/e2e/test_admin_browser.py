@@ -14,8 +14,8 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from kb.db import session_factory
-from kb.models import Entry, Revision
 from kb.edits import restore_revision
+from kb.models import Entry, Revision
 from kb.users import create_user
 
 expect.set_options(timeout=30_000)  # the first answers wait for Rasa's model; nothing here asserts a duration

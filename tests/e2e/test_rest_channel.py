@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-import re
 import uuid
 from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.e2e.scoring import PHONE_LIKE, UNKNOWN_KINDS, Result, kinds_of, load, run_set, text_of
 from kb.text import has_cjk
+from tests.e2e.scoring import PHONE_LIKE, UNKNOWN_KINDS, Result, kinds_of, load, run_set, text_of
 
 HERE = Path(__file__).parent
 QUESTIONS = yaml.safe_load((HERE / "questions.yml").read_text(encoding="utf-8"))
