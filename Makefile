@@ -26,7 +26,7 @@ NLU_DATA     := --data data build/nlu
 MODEL_INPUTS := config.yml domain.yml $(sort $(wildcard data/*/*.yml)) $(sort $(wildcard bot/rasa_ext/*.py)) \
                 bot/language.py bot/pinyin.py bot/rewrite.py $(USERDICT) $(LEXICON) $(SITUATIONS)
 
-.PHONY: help env lock run test unit validate story-test e2e lint format kb userdict train cross-validate clean chromium screenshots servers run-scaled test-scale bench admin-user kb-export kb-import migration
+.PHONY: help env lock run test unit validate story-test e2e lint format kb userdict train cross-validate clean chromium screenshots servers run-scaled test-scale bench admin-user kb-export kb-import migration purge
 
 help: ## Show this help
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -83,7 +83,7 @@ servers: ## Debian's PostgreSQL and Redis for the scale-out mode (our targets st
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql redis-server; fi
 
 kb: $(VENV)/.installed ## Check the YAML entries against the report and load them into the KB (staff edits kept)
-	$(PY) -m kb build
+	umask 077 && $(PY) -m kb build
 
 $(USERDICT) $(LEXICON) $(SITUATIONS) &: $(VENV)/.installed $(wildcard kb/source/entries/*.yml) $(wildcard kb/source/*.txt) kb/source/report.yml kb/source/lexicon.yml
 	$(PY) -m kb userdict
@@ -98,8 +98,9 @@ train: $(RASA_VENV)/.installed $(USERDICT) $(LEXICON) $(SITUATIONS) ## Train the
 
 run: env kb train ## Start everything: widget at http://localhost:8000, REST at http://localhost:5005/webhooks/rest/webhook
 	mkdir -p var
-	$(PY) -m kb ensure-admin
-	$(VENV)/bin/honcho start -f Procfile
+	find var -maxdepth 1 -type f -exec chmod go-rwx {} +  # files from before umask 077
+	umask 077 && $(PY) -m kb ensure-admin
+	umask 077 && exec $(VENV)/bin/honcho start -f Procfile  # var/ files (tracker.db, secrets) owner-only
 
 admin-user: $(VENV)/.installed ## Add a staff account: make admin-user NAME=wang ROLE=editor (asks for the password)
 	$(PY) -m kb create-user $(NAME) --role $(or $(ROLE),editor)
@@ -112,6 +113,9 @@ kb-import: $(VENV)/.installed ## Dry-run an import: make kb-import FILE=kb.yml [
 
 migration: $(VENV)/.installed ## New Alembic migration from the models: make migration MSG="what changed"
 	$(VENV)/bin/alembic revision --autogenerate -m "$(MSG)"
+
+purge: $(VENV)/.installed ## Delete conversations, feedback, unanswered questions older than ZHITANG_RETENTION_DAYS (180)
+	$(PY) -m kb purge
 
 run-scaled: env train servers ## Scale-out: PostgreSQL + Redis, 2 Rasa replicas and action servers, gateway (:8000)
 	$(PY) -m bot.ops.scaled --replicas 2
@@ -143,9 +147,10 @@ screenshots: env train $(CHROMIUM) ## Retake docs/widget-*.png
 cross-validate: train ## Intent F1 by 5-fold cross-validation (slow; not part of make test)
 	$(RASA) test nlu --nlu data/nlu build/nlu --cross-validation --folds 5 --out results/nlu-cv
 
-lint: $(VENV)/.installed ## ruff and black --check
+lint: $(VENV)/.installed ## ruff, black --check, and mypy (what it checks: [tool.mypy] in pyproject.toml)
 	$(VENV)/bin/ruff check actions kb bot tests
 	$(VENV)/bin/black --check actions kb bot tests
+	$(VENV)/bin/mypy
 
 format: $(VENV)/.installed ## Format with black and ruff --fix
 	$(VENV)/bin/black actions kb bot tests

@@ -152,8 +152,8 @@ def choose_entry(
     evidence: dict[str, float] = {}
     votes = settings.VOTES
 
-    def add(eid: str | None, value: float, from_text: bool = True) -> None:
-        if index.entry(eid) is not None:
+    def add(eid: str | int | None, value: float, from_text: bool = True) -> None:
+        if isinstance(eid, str) and index.entry(eid) is not None:
             scores[eid] = scores.get(eid, 0.0) + value
             if from_text:
                 evidence[eid] = evidence.get(eid, 0.0) + value
@@ -189,15 +189,18 @@ def choose_entry(
             add(hit.key, votes.search * hit.coverage * length)
     previous = index.entry(topic)
     if previous is not None and not any(specific for _, specific in named):
-        # The previous topic is the likeliest subject of a question that names no service.
+        # The previous topic is the likeliest subject of a question that names no service; it backs the
+        # entry as the text would when the question has no subject of its own ("实付金额呢?") or asks for a
+        # detail or a figure of it ("几岁好领？").
+        about_it = bool(asked_fields(question) or asked_facet(question)) or mentions_a_fact(previous, question)
         if is_topicless(question, index):
             add(topic, votes.topicless_follow_up)
         elif intent == "ask_followup" or mentions_a_fact(previous, question):
-            add(topic, votes.follow_up)
+            add(topic, votes.follow_up, from_text=about_it)
         else:
-            add(topic, votes.previous_topic)
+            add(topic, votes.previous_topic, from_text=about_it)
         if hits and hits[0].key == topic:
-            add(topic, votes.previous_topic_searched)
+            add(topic, votes.previous_topic_searched, from_text=False)
     if not scores:
         return Choice(None, 0.0, [], evidence)
     ranked = sorted(scores, key=lambda eid: -scores[eid])
@@ -256,9 +259,9 @@ def fact_text(fact: dict[str, Any], lang: str, index: KnowledgeIndex) -> str:
 def source_of(
     entry: dict[str, Any], fact: dict[str, Any] | None, report: dict[str, str] | None = None
 ) -> dict[str, Any]:
-    """The citation of an answer: the report quote and sentence, or the staff member who added it."""
+    """The citation of an answer: the report quote and sentence, or "town staff" (never a staff username)."""
     if fact and fact.get("source") == "staff":
-        return {"type": "staff", "entry": entry["id"], "fact": fact["key"], "who": fact.get("created_by")}
+        return {"type": "staff", "entry": entry["id"], "fact": fact["key"]}
     return {
         "type": "report",
         "entry": entry["id"],
@@ -267,6 +270,20 @@ def source_of(
         "quote": fact.get("quote") if fact else None,
         "sentence": fact.get("sentence") if fact else None,
     }
+
+
+def entry_reply(
+    entry: dict[str, Any], fact: dict[str, Any] | None, lines: list[str], kind: str, lang: str, index: KnowledgeIndex
+) -> Reply:
+    """A reply about an entry: its lines, next-step buttons, the fact it leads with and that fact's citation."""
+    return Reply(
+        text="\n".join(line for line in lines if line),
+        kind=kind,
+        buttons=buttons_for(entry, lang, index),
+        entry_id=entry["id"],
+        fact_key=fact["key"] if fact else None,
+        source=source_of(entry, fact, index.report_title),
+    )
 
 
 def buttons_for(entry: dict[str, Any], lang: str, index: KnowledgeIndex) -> list[dict[str, str]]:
@@ -337,42 +354,21 @@ def field_unknown_reply(entry: dict[str, Any], question: str, wanted: str, lang:
     fact = choose_fact(entry, question, lang)
     if fact:
         parts.append(t("what_i_know", lang, fact=fact_text(fact, lang, index)))
-    return Reply(
-        text="\n".join(parts),
-        kind="field_unknown",
-        buttons=buttons_for(entry, lang, index),
-        entry_id=entry["id"],
-        fact_key=fact["key"] if fact else None,
-        source=source_of(entry, fact, index.report_title),
-    )
+    return entry_reply(entry, fact, parts, "field_unknown", lang, index)
 
 
 def fact_reply(entry: dict[str, Any], question: str, lang: str, index: KnowledgeIndex) -> Reply:
     """The fact that answers the question, two more of the entry's facts, and the source line."""
-    buttons = buttons_for(entry, lang, index)
     fact = choose_fact(entry, question, lang)
     if fact is None:
-        return Reply(
-            text=entry["summary"][lang],
-            kind="answer",
-            buttons=buttons,
-            entry_id=entry["id"],
-            source=source_of(entry, None, index.report_title),
-        )
+        return entry_reply(entry, None, [entry["summary"][lang]], "answer", lang, index)
     lines = [fact_text(fact, lang, index)]
     others = [f[lang] for f in entry["facts"] if f is not fact][:2]
     if others:
         lines.append(t("also", lang, facts=" ".join(others)))
     if fact.get("source") != "staff":
         lines.append(t("source_line", lang, report=report_name(index, lang)))
-    return Reply(
-        text="\n".join(lines),
-        kind="answer",
-        buttons=buttons,
-        entry_id=entry["id"],
-        fact_key=fact["key"],
-        source=source_of(entry, fact, index.report_title),
-    )
+    return entry_reply(entry, fact, lines, "answer", lang, index)
 
 
 def asked_fields(question: str) -> list[str]:
@@ -429,14 +425,8 @@ def honest_gap_reply(
         if others:
             lines.append(t("also", lang, facts=" ".join(others)))
     lines += contact_lines("phone", lang, index, entry["id"])
-    return Reply(
-        text="\n".join(lines),
-        kind="year_unknown" if key in ("year_unknown", "change_unknown", "place_unknown") else "facet_unknown",
-        buttons=buttons_for(entry, lang, index),
-        entry_id=entry["id"],
-        fact_key=fact["key"] if fact else None,
-        source=source_of(entry, fact, index.report_title),
-    )
+    kind = "year_unknown" if key in ("year_unknown", "change_unknown", "place_unknown") else "facet_unknown"
+    return entry_reply(entry, fact, lines, kind, lang, index)
 
 
 def summary_reply(entry: dict[str, Any], lang: str, index: KnowledgeIndex) -> Reply:
@@ -447,14 +437,7 @@ def summary_reply(entry: dict[str, Any], lang: str, index: KnowledgeIndex) -> Re
         lines.append(" ".join(fact_text(f, lang, index) for f in entry["facts"][:3]))
         if fact.get("source") != "staff":
             lines.append(t("source_line", lang, report=report_name(index, lang)))
-    return Reply(
-        text="\n".join(lines),
-        kind="summary",
-        buttons=buttons_for(entry, lang, index),
-        entry_id=entry["id"],
-        fact_key=fact["key"] if fact else None,
-        source=source_of(entry, fact, index.report_title),
-    )
+    return entry_reply(entry, fact, lines, "summary", lang, index)
 
 
 _COMPARATIVE_FACT = re.compile(
@@ -477,8 +460,8 @@ def premise_fact(question: Question, entry: dict[str, Any], index: KnowledgeInde
         return None
     text = index.without_names(question.text)
     stated = [(v, unit) for v, unit in stated_figures(text) if not (1900 <= v <= 2100 and not unit)]
-    figures = [(f, figure_value(f.get("figure"))) for f in entry["facts"] if f.get("kind") in ("count", "amount")]
-    figures = [(f, v) for f, v in figures if v]
+    valued = [(f, figure_value(f.get("figure"))) for f in entry["facts"] if f.get("kind") in ("count", "amount")]
+    figures = [(f, v) for f, v in valued if v]
     if not stated or not figures:
         return None
     if any(abs(n - v) <= 0.02 * v for n, _ in stated for _, v in figures):
@@ -572,7 +555,7 @@ def clear_winner(choice: Choice) -> str | None:
 
 def also_asked(question: Question, first: str, index: KnowledgeIndex, lang: str) -> list[dict[str, str]]:
     """Buttons for the services the other clauses of the message ask about by name (answered one at a time)."""
-    out = []
+    out: list[dict[str, str]] = []
     for clause in question.asks:
         if clause == question.focus:
             continue
@@ -628,7 +611,7 @@ def answer_question(
         confidence >= settings.NLU_SURE
         and not read.is_long
         and intent == f"ask_{choice.entry_id}"
-        and choice.evidence.get(choice.entry_id, 0.0) >= max(choice.evidence.values(), default=0.0) - 0.05
+        and choice.evidence.get(choice.entry_id or "", 0.0) >= max(choice.evidence.values(), default=0.0) - 0.05
     )
     # ... or the text alone points clearly at one entry (a story the NLU could not read, or read wrong).
     if not (entry is not None and choice.score >= threshold and (supported or nlu_sure)):

@@ -27,6 +27,22 @@ class KbAction(Action, ABC):
     def name(self) -> str:
         """The action's name in the domain."""
 
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        """Reply from the current KB; when its database is down, say so instead of failing."""
+        try:
+            index = self.index()
+        except SQLAlchemyError as err:
+            return self.kb_down(dispatcher, tracker, err)
+        return self.respond(dispatcher, tracker, index)
+
+    def respond(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, index: KnowledgeIndex
+    ) -> list[dict[str, Any]]:
+        """The reply, given the KB (subclasses that do not override `run`)."""
+        raise NotImplementedError
+
     def index(self) -> KnowledgeIndex:
         """The current KB index (raises SQLAlchemyError when the database is down)."""
         return current_index()

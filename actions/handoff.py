@@ -8,8 +8,9 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.answering import staff_value
-from actions.base import KbAction, SQLAlchemyError
+from actions.base import KbAction
 from actions.i18n import FIELD_NAMES, t
+from kb.search import KnowledgeIndex
 
 
 class ActionHumanHandoff(KbAction):
@@ -18,13 +19,9 @@ class ActionHumanHandoff(KbAction):
     def name(self) -> str:
         return "action_human_handoff"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    def respond(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, index: KnowledgeIndex
     ) -> list[dict[str, Any]]:
-        try:
-            index = self.index()
-        except SQLAlchemyError as err:
-            return self.kb_down(dispatcher, tracker, err)
         lang = self.language(tracker)
         lines = [t("handoff", lang)]
         centre = index.entry(index.contact_entry)

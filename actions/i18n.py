@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from kb.shape import STAFF_FIELDS
 
-FIELD_NAMES = {f.name: dict(f.label) for f in STAFF_FIELDS}  # how replies name a staff field
+FIELD_NAMES: dict[str, dict[str, str]] = {f.name: {"zh": f.label["zh"], "en": f.label["en"]} for f in STAFF_FIELDS}
 
 FACET_NAMES = {
     "rate": {"zh": "比例或比率", "en": "rate or percentage"},
@@ -81,8 +81,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Source ({report}, original Chinese text):\n“{sentence}”",
     },
     "source_staff": {
-        "zh": "这条信息由镇工作人员{who}于{date}提供，不是来自工作报告。",
-        "en": "This was provided by town staff ({who}) on {date}; it is not from the work report.",
+        "zh": "这条信息由镇工作人员于{date}提供，不是来自工作报告。",
+        "en": "This was provided by town staff on {date}; it is not from the work report.",
     },
     "no_topic_yet": {
         "zh": "请先问我一个具体的服务，比如“尊老金发了多少？”",

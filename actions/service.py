@@ -128,18 +128,14 @@ class ActionCourtesy(AnswerAction):
 
 
 class ActionShowSource(KbAction):
-    """Quote the report sentence behind the last answer (or say who on staff provided it)."""
+    """Quote the report sentence behind the last answer (or say that town staff provided it, and when)."""
 
     def name(self) -> str:
         return "action_show_source"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    def respond(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, index: KnowledgeIndex
     ) -> list[dict[str, Any]]:
-        try:
-            index = self.index()
-        except SQLAlchemyError as err:
-            return self.kb_down(dispatcher, tracker, err)
         lang = self.language(tracker)
         entry = index.entry(tracker.get_slot("topic"))
         if entry is None:
@@ -149,7 +145,7 @@ class ActionShowSource(KbAction):
             entry["facts"][0] if entry["facts"] else None
         )
         if fact and fact.get("source") == "staff":
-            text = t("source_staff", lang, who=fact.get("created_by", "-"), date=str(fact.get("created_at", ""))[:10])
+            text = t("source_staff", lang, date=str(fact.get("created_at", ""))[:10])  # no staff name for residents
         elif fact and fact.get("sentence"):
             text = t("source_quote", lang, report=report_name(index, lang), sentence=fact["sentence"])
         else:

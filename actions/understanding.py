@@ -237,7 +237,7 @@ def understand(message: str, today: date | None = None) -> Question:
     asking = [c for s, _, c in scored if s > 0]
     focus = max(scored, key=lambda item: (item[0], item[1]))[2] if asking else text
     if len(clauses) == 1 or size(text) <= LONG_CLAUSE:
-        focus = text[first.end() :].strip() if courtesy else text
+        focus = text[first.end() :].strip() if first and courtesy else text
     return Question(
         text=text,
         focus=focus,

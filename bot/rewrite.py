@@ -16,9 +16,10 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from bot.pinyin import ENGLISH, is_pinyin_text, syllables
 
@@ -43,22 +44,34 @@ class Rewriter:
     phrases: list[Phrase] = field(default_factory=list)
     names: dict[str, str] = field(default_factory=dict)  # joined toneless pinyin -> the KB's Chinese name
     words: dict[str, str] = field(default_factory=dict)  # joined toneless pinyin -> common Chinese word
+    english: list[tuple[str, str]] = field(default_factory=list)  # everyday English -> the KB's term, added
 
     def __post_init__(self) -> None:
         self.phrases = sorted(self.phrases, key=lambda p: -len(p.source))
+        terms = sorted(self.english, key=lambda pair: -len(pair[0]))
+        self._english = [
+            (re.compile(rf"(?<![\w-]){re.escape(source)}(?![\w-])(?! \({re.escape(target)}\))", re.I), target)
+            for source, target in terms
+        ]
         self._longest = max((len(syllables(k) or ()) for k in (*self.names, *self.words)), default=0)
 
     @classmethod
-    def from_tables(cls, tables: Mapping[str, object]) -> Rewriter:
+    def from_tables(cls, tables: Mapping[str, Any]) -> Rewriter:
         """From the JSON tables that `python -m kb userdict` writes (and the model keeps)."""
         phrases = [
             Phrase(str(p["from"]), str(p["to"]), bool(p.get("at_end", False)))
-            for p in tables.get("colloquial", []) or []  # type: ignore[union-attr]
+            for p in tables.get("colloquial", []) or []
             if isinstance(p, dict) and p.get("from") and p.get("to") is not None
         ]
-        names = dict(tables.get("names", {}) or {})  # type: ignore[call-overload]
-        words = dict(tables.get("pinyin", {}) or {})  # type: ignore[call-overload]
-        return cls(phrases, names, words)
+        names = dict(tables.get("names", {}) or {})
+        words = dict(tables.get("pinyin", {}) or {})
+        english = [
+            (str(word), str(group["to"]))
+            for group in tables.get("english", []) or []
+            if isinstance(group, dict) and group.get("to")
+            for word in group.get("words") or []
+        ]
+        return cls(phrases, names, words, english)
 
     @classmethod
     def from_file(cls, path: Path | str | None) -> Rewriter:
@@ -76,6 +89,11 @@ class Rewriter:
         if self.names or self.words:
             whole_pinyin = is_pinyin_text(text) and not _has_cjk(text)
             text = _LATIN_RUN.sub(lambda m: self._pinyin_run(m.group(0), whole_pinyin), text)
+        added: set[str] = set()
+        for pattern, target in self._english:
+            if target not in added and pattern.search(text):
+                text = pattern.sub(_with_term(target), text, count=1)
+                added.add(target)
         return text
 
     @staticmethod
@@ -130,6 +148,11 @@ class Rewriter:
                 out.append(words[i])
                 i += 1
         return " ".join(out) if changed else run
+
+
+def _with_term(term: str) -> Callable[[re.Match[str]], str]:
+    """A replacement for re.sub that keeps the match and adds the KB's term after it in brackets."""
+    return lambda match: f"{match.group(0)} ({term})"
 
 
 def _has_cjk(text: str) -> bool:

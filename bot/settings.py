@@ -21,7 +21,19 @@ PREFIX = "ZHITANG_"
 PROCFILE_NAMES = frozenset({"ACTION_PORT", "RASA_PORT", "GATEWAY_PORT"})
 # Settings new in this release: only their ZHITANG_ name is read.
 NEW_NAMES = frozenset(
-    {"ANSWER_MIN_EVIDENCE", "NLU_SURE", "CLEAR_EVIDENCE", "CLEAR_MARGIN", "SUGGEST_MIN_EVIDENCE", "EVIDENCE_MARGIN"}
+    {
+        "ANSWER_MIN_EVIDENCE",
+        "NLU_SURE",
+        "CLEAR_EVIDENCE",
+        "CLEAR_MARGIN",
+        "SUGGEST_MIN_EVIDENCE",
+        "EVIDENCE_MARGIN",
+        "RASA_TOKEN",  # unprefixed, it is the Rasa chart's HTTP-API token: never read here
+        "ALLOWED_HOSTS",
+        "HSTS_MAX_AGE",
+        "BODY_TIMEOUT",
+        "ADMIN_COOKIE_SECURE",
+    }
 )
 _warned: set[str] = set()  # old names already warned about in this process
 
@@ -98,6 +110,10 @@ RASA_URL = env("RASA_URL", "http://127.0.0.1:5005")
 # Scale-out: several Rasa replicas behind the gateway (comma-separated); empty means just RASA_URL.
 RASA_URLS = [url.strip() for url in env("RASA_URLS", "").split(",") if url.strip()]
 RASA_REPLICA_COOLDOWN = float(env("RASA_REPLICA_COOLDOWN", "5"))  # seconds a failed replica is skipped
+# The gateway's token for Rasa's REST channel (`Authorization: Bearer`), which then refuses requests without
+# it; empty: none sent, the channel is open on 127.0.0.1 (`make run`). Scale-out and Kubernetes set one.
+# (The action server's secret, ZHITANG_ACTION_SECRET, is read by bot/ops/secrets.py.)
+RASA_TOKEN = env("RASA_TOKEN", "")
 # Ports of `make run`; the Procfile reads the same variables (ZHITANG_ACTION_PORT, else ACTION_PORT, ...).
 ACTION_PORT = int(env("ACTION_PORT", "5055"))
 RASA_PORT = int(env("RASA_PORT", "5005"))
@@ -105,24 +121,53 @@ GATEWAY_PORT = int(env("GATEWAY_PORT", "8000"))
 
 # Residents' gateway (bot/web/gateway): proxies Rasa's REST channel for the residents' widget.
 GATEWAY_HOST = env("GATEWAY_HOST", "127.0.0.1")  # 0.0.0.0 only without a reverse proxy in front
+# Reverse proxies whose X-Forwarded-For/-Proto are believed (comma-separated addresses or CIDR networks, for
+# uvicorn's forwarded_allow_ips and the gateway's and admin's per-address limits); empty: nobody's.
+TRUSTED_PROXIES = [item.strip() for item in os.environ.get("ZHITANG_TRUSTED_PROXIES", "").split(",") if item.strip()]
 RASA_TIMEOUT = float(env("RASA_TIMEOUT", "15"))  # seconds before "temporarily unavailable"
 ALLOWED_ORIGINS = [
     origin.strip()
     for origin in env("ALLOWED_ORIGINS", f"http://localhost:{GATEWAY_PORT},http://127.0.0.1:{GATEWAY_PORT}").split(",")
     if origin.strip()
 ]
+# Host names the gateway answers to (comma-separated; "*.example.org" for subdomains); any other Host header gets
+# 400, so a DNS-rebound name cannot pass for the gateway's own origin. /healthz answers whatever the Host.
+_OWN_HOSTS = ["localhost", "127.0.0.1"] + (
+    [] if GATEWAY_HOST in ("0.0.0.0", "::", "localhost", "127.0.0.1") else [GATEWAY_HOST]
+)
+ALLOWED_HOSTS = [host.strip().lower() for host in env("ALLOWED_HOSTS", ",".join(_OWN_HOSTS)).split(",") if host.strip()]
+# Strict-Transport-Security max-age on responses served over HTTPS (behind a proxy: its X-Forwarded-Proto);
+# 0: none. Over plain http browsers ignore it, so `make run` on http://localhost is unaffected.
+HSTS_MAX_AGE = int(env("HSTS_MAX_AGE", str(365 * 24 * 3600)))
+# Seconds a client has to send a whole request body (/api/*, the admin's forms and uploads): else 408.
+BODY_TIMEOUT = float(env("BODY_TIMEOUT", "60"))
 CHAT_MAX_CHARS = int(env("CHAT_MAX_CHARS", "500"))
 # `limits` storage URI: "memory://" for one process; "redis://host:6379" when several gateways share limits.
 RATE_LIMIT_STORAGE = env("RATE_LIMIT_STORAGE", "memory://")
 RATE_LIMIT_SESSION = env("RATE_LIMIT_SESSION", "20/minute")
 RATE_LIMIT_ADDRESS = env("RATE_LIMIT_ADDRESS", "60/minute")
 
+# Retention (kb/retention.py): residents' conversations, feedback and unanswered questions older than this many
+# days are deleted by the web app (every PURGE_EVERY_HOURS; 0: never by itself) and by `make purge`.
+RETENTION_DAYS = int(os.environ.get("ZHITANG_RETENTION_DAYS", "180"))
+PURGE_EVERY_HOURS = float(os.environ.get("ZHITANG_PURGE_EVERY_HOURS", "24"))
+# Rasa's tracker store (conversations), for the purge and residents' deletions; empty: the SQL tracker store
+# endpoints.yml names (var/tracker.db locally). Scaled out: the PostgreSQL database of the tracker store.
+TRACKER_DATABASE_URL = os.environ.get("ZHITANG_TRACKER_DATABASE_URL", "")
+
 # Staff admin (bot/web/admin, mounted at /admin by bot/web/app.py).
 # The session cookie's signing key; empty: a random key kept in $ZHITANG_VAR_DIR/admin-secret.key.
 ADMIN_SECRET_KEY = os.environ.get("ZHITANG_ADMIN_SECRET", "")
 ADMIN_SESSION_MAX_AGE = int(os.environ.get("ZHITANG_ADMIN_SESSION_MAX_AGE", str(8 * 3600)))  # seconds signed in
-ADMIN_COOKIE_SECURE = os.environ.get("ZHITANG_ADMIN_COOKIE_SECURE", "0") == "1"  # "1" behind HTTPS
+# The session cookie is Secure (sent over HTTPS only) unless this is "0". Chromium and Firefox also send a Secure
+# cookie to http://localhost and http://127.0.0.1, so `make run` keeps working; "0" only for other plain-http use.
+ADMIN_COOKIE_SECURE = env("ADMIN_COOKIE_SECURE", "1") != "0"
 ADMIN_LOGIN_LIMIT = os.environ.get("ZHITANG_ADMIN_LOGIN_LIMIT", "10/minute")  # sign-in attempts per address
+# An account refuses sign-in after this many wrong passwords in a row, from any address: first for
+# ADMIN_LOCK_SECONDS, doubling with each further failure up to ADMIN_LOCK_MAX_SECONDS.
+ADMIN_LOCK_AFTER = int(os.environ.get("ZHITANG_ADMIN_LOCK_AFTER", "5"))
+ADMIN_LOCK_SECONDS = int(os.environ.get("ZHITANG_ADMIN_LOCK_SECONDS", "60"))
+ADMIN_LOCK_MAX_SECONDS = int(os.environ.get("ZHITANG_ADMIN_LOCK_MAX_SECONDS", "3600"))
 ADMIN_TIMEZONE = os.environ.get("ZHITANG_ADMIN_TIMEZONE", "Asia/Shanghai")  # how the admin shows times
 # The first admin, created by `python -m kb ensure-admin` (make run) when no admin exists yet.
 ADMIN_USER = os.environ.get("ZHITANG_ADMIN_USER", "")

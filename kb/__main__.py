@@ -1,4 +1,5 @@
-"""Command line of the KB: `python -m kb build|check|userdict|export|import|create-user|ensure-admin`."""
+"""Command line of the KB: `python -m kb build|check|userdict|export|import|create-user|ensure-admin`, and
+`purge|delete-session` (residents' conversations: retention and deletion, kb/retention.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import os
 import sys
 from pathlib import Path
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from bot import settings
 from kb.build import build
 from kb.db import create_schema, session_factory
@@ -16,6 +19,7 @@ from kb.edits import StaffError
 from kb.exchange import export_yaml, import_yaml
 from kb.lexicon import TABLES_PATH, rewrite_tables
 from kb.models import ROLES
+from kb.retention import RetentionError, delete_session, purge
 from kb.search import entry_terms
 from kb.source import SourceError, load_checked
 from kb.training import SITUATIONS_PATH, situation_examples
@@ -122,6 +126,25 @@ def cmd_ensure_admin(_args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_purge(args: argparse.Namespace) -> int:
+    """Delete residents' conversations, feedback and unanswered questions older than ZHITANG_RETENTION_DAYS."""
+    create_schema()
+    try:
+        print(purge(args.days))
+    except SQLAlchemyError as err:  # the tracker database down: the next run catches up
+        print(f"purge incomplete, a database did not answer: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_delete_session(args: argparse.Namespace) -> int:
+    """Delete one resident's conversation (tracker events, feedback, its unanswered questions), with an audit line."""
+    create_schema()
+    result = delete_session(args.session, args.user)
+    print(f"deleted conversation {args.session}: {result.counts()}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line and run the command."""
     parser = argparse.ArgumentParser(prog="python -m kb", description=__doc__)
@@ -146,10 +169,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--password-env", metavar="VAR", help="read the password from this environment variable")
     p.set_defaults(func=cmd_create_user)
     sub.add_parser("ensure-admin", help=cmd_ensure_admin.__doc__).set_defaults(func=cmd_ensure_admin)
+    p = sub.add_parser("purge", help=cmd_purge.__doc__)
+    p.add_argument("--days", type=int, help="the retention in days (default: ZHITANG_RETENTION_DAYS, 180)")
+    p.set_defaults(func=cmd_purge)
+    p = sub.add_parser("delete-session", help=cmd_delete_session.__doc__)
+    p.add_argument("session", help="the conversation's session id")
+    p.add_argument("--user", default=f"cli:{getpass.getuser()}", help="who the audit line names")
+    p.set_defaults(func=cmd_delete_session)
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except (SourceError, StaffError, UserError) as err:
+    except (SourceError, StaffError, UserError, RetentionError) as err:
         print(err, file=sys.stderr)
         return 2
 

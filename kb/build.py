@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, overload
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from bot import settings
 from kb.models import BUILD_USER, Entry, Fact, KbState, Report, ReportSentence, Revision, utcnow
-from kb.shape import STAFF_FIELD_NAMES, EntryData, FactData, OptionalPair
+from kb.shape import STAFF_FIELD_NAMES, EntryData, FactData, OptionalPair, Words
 from kb.source import ReportMeta, load_report_meta, report_sentences, sentence_of
 
 
@@ -29,6 +29,12 @@ class BuildReport:
         parts = [f"{name.replace('_', ' ')} {len(ids)}" for name, ids in vars(self).items()]
         kept = f" (kept: {', '.join(self.kept_staff_edit)})" if self.kept_staff_edit else ""
         return "KB build: " + ", ".join(parts) + kept
+
+
+@overload
+def iso(moment: datetime) -> str: ...
+@overload
+def iso(moment: datetime | None) -> str | None: ...
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -60,7 +66,7 @@ def to_dict(entry: Entry) -> EntryData:
     """An entry in the reviewable YAML shape (used for revisions and export)."""
     staff: dict[str, OptionalPair] = {}
     for name in STAFF_FIELD_NAMES:
-        value: OptionalPair = {lang: getattr(entry, f"{name}_{lang}") for lang in ("zh", "en")}
+        value = OptionalPair(zh=getattr(entry, f"{name}_zh"), en=getattr(entry, f"{name}_en"))
         if any(value.values()):
             staff[name] = value
     return {
@@ -96,9 +102,9 @@ def apply_dict(entry: Entry, data: EntryData, sentences: list[str], user: str) -
     entry.topic = data["topic"]
     entry.title_zh, entry.title_en = data["title"]["zh"], data["title"]["en"]
     entry.summary_zh, entry.summary_en = data["summary"]["zh"], data["summary"]["en"]
-    aliases = data.get("aliases") or {}
+    aliases = data.get("aliases") or Words(zh=[], en=[])
     entry.aliases_zh, entry.aliases_en = list(aliases.get("zh") or []), list(aliases.get("en") or [])
-    situations = data.get("situations") or {}
+    situations = data.get("situations") or Words(zh=[], en=[])
     entry.situations_zh = list(situations.get("zh") or [])
     entry.situations_en = list(situations.get("en") or [])
     entry.related = list(data.get("related") or [])
@@ -110,7 +116,7 @@ def apply_dict(entry: Entry, data: EntryData, sentences: list[str], user: str) -
     entry.retired = bool(data.get("retired", False))
     entry.facts.clear()
     for position, item in enumerate(data.get("facts") or []):
-        keywords = item.get("keywords") or {}
+        keywords = item.get("keywords") or Words(zh=[], en=[])
         quote = item.get("quote")
         entry.facts.append(
             Fact(

@@ -14,7 +14,7 @@ from typing import Any
 
 from kb.shape import EntryData
 
-_EMPTY = (None, "", [], False)
+_EMPTY: tuple[object, ...] = (None, "", [], False)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ sentence that says something else. The old report fact stays in the entry's hist
 from __future__ import annotations
 
 import copy
+from typing import Literal, cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -23,12 +24,13 @@ from kb.build import apply_dict, bump_version, iso, record_revision, to_dict
 from kb.diff import Change, diff
 from kb.models import Entry, Fact, Revision, UnansweredQuestion, utcnow
 from kb.queries import report_sentence_texts
-from kb.shape import STAFF_FIELD_NAMES, EntryData, FactData
+from kb.shape import STAFF_FIELD_NAMES, EntryData, FactData, Lang, Source, Words
 from kb.source import entry_problems
 from kb.text import has_cjk
 
 _TRAILING_PUNCT = " \t?？!！。.,，、;；:：~～…"
-_PROVENANCE = ("source", "created_by", "created_at")  # who provided a fact and when: settled by _provenance
+# Who provided a fact and when: settled by _provenance.
+_PROVENANCE: tuple[Literal["source", "created_by", "created_at"], ...] = ("source", "created_by", "created_at")
 
 
 class StaffError(ValueError):
@@ -82,7 +84,7 @@ def _get_entry(session: Session, entry_id: str) -> Entry:
 
 
 def _content(item: FactData) -> tuple:
-    keywords = item.get("keywords") or {}
+    keywords = item.get("keywords") or Words(zh=[], en=[])
     return (
         item.get("kind", "statement"),
         str(item["figure"]) if item.get("figure") not in (None, "") else None,
@@ -115,16 +117,16 @@ def _provenance(
     problems: list[str] = []
     now = iso(utcnow())
     for raw in facts:
-        item: FactData = {k: v for k, v in raw.items() if v not in (None, "") or k in ("zh", "en")}
-        prior = old.get(item.get("key"))
+        # Empty values dropped, texts kept: still a FactData (mypy types any dict comprehension as a plain dict).
+        item = cast(FactData, {k: v for k, v in raw.items() if v not in (None, "") or k in ("zh", "en")})
+        prior = old.get(item.get("key") or "")
         if prior is not None and prior.figure_en and str(item.get("figure") or "") != (prior.figure or ""):
             if str(item.get("figure_en") or "") == prior.figure_en:
                 problems.append(
                     f"事实 {prior.key}: 数字改了,请同时改英文数字和英文内容 / fact {prior.key}: the figure changed, "
                     "change the English figure and text too"
                 )
-        reported = prior is not None and prior.source == "report" and prior.quote and not prior.retired
-        if reported:
+        if prior is not None and prior.source == "report" and prior.quote and not prior.retired:
             if item.get("quote") not in (None, prior.quote):
                 problems.append(
                     f"事实 {prior.key}: 工作报告的引文不能修改 / fact {prior.key}: a report quote cannot be edited"
@@ -144,8 +146,7 @@ def _provenance(
             continue
         item["source"] = "staff"
         unchanged = prior is not None and not prior.retired and prior.source == "staff"
-        unchanged = unchanged and _fact_content(prior) == _content(item)
-        if unchanged:
+        if unchanged and prior is not None and _fact_content(prior) == _content(item):
             item["created_by"], item["created_at"] = prior.created_by, iso(prior.created_at)
         elif not (keep_authorship and item.get("created_by")):
             item["created_by"], item["created_at"] = user, now
@@ -170,7 +171,9 @@ def prepare(
     full: EntryData = (
         copy.deepcopy(to_dict(entry)) if entry is not None else {"aliases": {"zh": [], "en": []}, "facts": []}
     )
-    full.update(copy.deepcopy({k: v for k, v in data.items() if k != "meta"}))
+    # An export's `meta` (kb.shape.ExportedEntry) is bookkeeping, not part of the entry.
+    changes = cast(EntryData, {k: v for k, v in data.items() if k != "meta"})
+    full.update(copy.deepcopy(changes))
     if entry is not None:
         full["id"] = entry.id
     full.setdefault("staff", {})
@@ -291,7 +294,7 @@ def create_entry(
     session: Session,
     data: EntryData,
     user: str,
-    source: str = "staff",
+    source: Source = "staff",
     keep_authorship: bool = False,
     known_ids: set[str] | None = None,
     staff_edited: bool = True,
@@ -321,9 +324,10 @@ def retire_entry(
 def restore_revision(session: Session, revision_id: int, expected_revision: int | None, user: str) -> Entry:
     """Make an entry what it was at an earlier revision (a new revision; the history is kept)."""
     revision = session.get(Revision, revision_id)
-    if revision is None or (revision.after or revision.before) is None:
+    state = (revision.after or revision.before) if revision is not None else None
+    if revision is None or state is None:
         raise NotFound(f"没有这个修改记录:{revision_id} / No such revision: {revision_id}")
-    snapshot: EntryData = copy.deepcopy(revision.after or revision.before)
+    snapshot = copy.deepcopy(state)
     snapshot["retired"] = bool(snapshot.get("retired", False))
     return update_entry(session, revision.entry_id, snapshot, expected_revision, user, "restore", keep_authorship=True)
 
@@ -338,7 +342,10 @@ def add_staff_fact(
 ) -> Fact:
     """Add a staff-provided fact (no report quote; who and when recorded, and cited by the bot as such)."""
     entry = _get_entry(session, entry_id)
-    item: FactData = {k: v for k, v in fact.items() if k not in ("quote", *_PROVENANCE)}
+    item = fact.copy()
+    item.pop("quote", None)
+    for name in _PROVENANCE:
+        item.pop(name, None)
     item["key"] = item.get("key") or _next_key(entry)
     if item["key"] in {f.key for f in entry.facts if not f.retired}:
         raise StaffError(f"事实编号已被使用:{item['key']} / The fact key is taken: {item['key']}")
@@ -358,9 +365,13 @@ def update_fact(session: Session, fact_id: int, changes: FactData, expected_revi
     """Correct one fact (text, figure, keywords, kind); its quote, if any, cannot change."""
     fact, entry = _fact_and_entry(session, fact_id)
     facts = to_dict(entry)["facts"]
+    correction = changes.copy()
+    correction.pop("key", None)
+    for name in _PROVENANCE:
+        correction.pop(name, None)
     for item in facts:
         if item["key"] == fact.key:
-            item.update({k: v for k, v in changes.items() if k not in ("key", *_PROVENANCE)})
+            item.update(correction)
     update_entry(session, entry.id, {"facts": facts}, expected_revision, user)
     return fact
 
@@ -379,7 +390,7 @@ def attach_question(session: Session, question_id: int, entry_id: str, user: str
         raise NotFound(f"没有这个问题:{question_id} / No such question: {question_id}")
     entry = _get_entry(session, entry_id)
     alias = question.text.strip().rstrip(_TRAILING_PUNCT).strip()
-    lang = "zh" if has_cjk(alias) else "en"
+    lang: Lang = "zh" if has_cjk(alias) else "en"
     aliases = to_dict(entry)["aliases"]
     if alias and alias.lower() not in {a.lower() for a in aliases[lang]}:
         aliases[lang].append(alias)

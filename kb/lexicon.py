@@ -3,7 +3,7 @@ KB's own names (made with pypinyin, so a staff member's new alias is found in pi
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -47,6 +47,9 @@ def lexicon_problems(data: Any) -> list[str]:
             problems.append(f"colloquial entry needs from, to and why: {item!r:.60}")
         elif not isinstance(item.get("to"), str):
             problems.append(f"colloquial entry needs a `to`: {item!r:.60}")
+    for group in data.get("english") or []:
+        if not (isinstance(group, dict) and group.get("words") and group.get("to") and group.get("why")):
+            problems.append(f"english entry needs words, to and why: {group!r:.60}")
     for key, value in (data.get("pinyin") or {}).items():
         if not (isinstance(key, str) and key.isascii() and key.isalpha() and isinstance(value, str) and value):
             problems.append(f"pinyin entry must map letters to a word: {key!r}")
@@ -58,13 +61,18 @@ def toneless(text: str) -> list[str]:
     return [s for s in lazy_pinyin(text, style=Style.NORMAL, errors="ignore", v_to_u=False) if s.isalpha()]
 
 
-def chinese_names(entries: Iterable[dict[str, Any]]) -> list[tuple[str, str]]:
+def chinese_names(entries: Iterable[Mapping[str, Any]]) -> list[tuple[str, str]]:
     """The KB's Chinese names with their entry: every entry's title, then its Chinese aliases."""
     return [(n, e["id"]) for e in entries for n in [e["title"]["zh"], *e["aliases"]["zh"]] if n]
 
 
-def rewrite_tables(entries: Iterable[dict[str, Any]], path: Path = LEXICON_PATH) -> dict[str, Any]:
+def rewrite_tables(entries: Iterable[Mapping[str, Any]], path: Path = LEXICON_PATH) -> dict[str, Any]:
     """The tables bot.rewrite.Rewriter reads: the lexicon plus {joined pinyin: name} of the KB's names."""
     lexicon = load_lexicon(path)
     names = name_table((name, toneless(name), eid) for name, eid in chinese_names(entries) if len(toneless(name)) >= 2)
-    return {"colloquial": lexicon.get("colloquial") or [], "pinyin": lexicon.get("pinyin") or {}, "names": names}
+    return {
+        "colloquial": lexicon.get("colloquial") or [],
+        "pinyin": lexicon.get("pinyin") or {},
+        "english": lexicon.get("english") or [],
+        "names": names,
+    }

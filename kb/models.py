@@ -6,9 +6,9 @@ from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, MetaData, String, Text, UniqueConstraint
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute, Mapped, mapped_column, relationship, validates
 
-from kb.shape import STAFF_FIELD_NAMES
+from kb.shape import STAFF_FIELD_NAMES, EntryData, FactKind, Source
 
 BUILD_USER = "report-build"
 ROLES = ("viewer", "editor", "admin")  # viewers read; editors change entries; admins also manage staff accounts
@@ -59,7 +59,7 @@ class Entry(Base):
     del _name
     # Bookkeeping for the staff admin: optimistic locking, who/when, soft delete.
     revision: Mapped[int] = mapped_column(Integer, default=1)
-    source: Mapped[str] = mapped_column(String(16), default="report")  # report | staff
+    source: Mapped[Source] = mapped_column(String(16), default="report")
     staff_edited: Mapped[bool] = mapped_column(Boolean, default=False)
     updated_by: Mapped[str] = mapped_column(String(100), default=BUILD_USER)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -89,6 +89,12 @@ class Entry(Base):
         return value.strip() if value and value.strip() else None
 
 
+def staff_column(name: str, lang: str) -> InstrumentedAttribute[str | None]:
+    """The column of a staff field in one language (`Entry.office_zh` …). Entry's loop declares these columns,
+    so type checkers cannot see them as attributes: code that names one reads it here."""
+    return getattr(Entry, f"{name}_{lang}")
+
+
 class Fact(Base):
     """One figure or statement of an entry, in both languages, with its report quote."""
 
@@ -99,7 +105,7 @@ class Fact(Base):
     entry_id: Mapped[str] = mapped_column(ForeignKey("entry.id"), index=True)
     key: Mapped[str] = mapped_column(String(64))
     position: Mapped[int] = mapped_column(Integer, default=0)
-    kind: Mapped[str] = mapped_column(String(16), default="statement")  # amount|count|rate|statement
+    kind: Mapped[FactKind] = mapped_column(String(16), default="statement")
     figure: Mapped[str | None] = mapped_column(String(64))
     figure_en: Mapped[str | None] = mapped_column(String(64))
     text_zh: Mapped[str] = mapped_column(Text)
@@ -108,7 +114,7 @@ class Fact(Base):
     keywords_en: Mapped[list[str]] = mapped_column(default=list)
     quote: Mapped[str | None] = mapped_column(Text)  # verbatim from the report; None for staff facts
     sentence: Mapped[str | None] = mapped_column(Text)  # the whole report sentence holding the quote
-    source: Mapped[str] = mapped_column(String(16), default="report")  # report | staff
+    source: Mapped[Source] = mapped_column(String(16), default="report")
     created_by: Mapped[str] = mapped_column(String(100), default=BUILD_USER)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     retired: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -134,8 +140,8 @@ class Revision(Base):
     action: Mapped[str] = mapped_column(String(16))  # create | update | retire | restore
     changed_by: Mapped[str] = mapped_column(String(100))
     changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    before: Mapped[EntryData | None] = mapped_column(JSON)  # the entry in the YAML shape (kb.build.to_dict)
+    after: Mapped[EntryData | None] = mapped_column(JSON)
 
 
 class ReportSentence(Base):
@@ -211,6 +217,41 @@ class StaffUser(Base):
     role: Mapped[str] = mapped_column(String(16), default="viewer")  # viewer | editor | admin
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Sessions: a cookie carries the version it was issued under; raising it ends every session of the account
+    # (sign-out, password change, role change, deactivation).
+    session_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # Failed sign-ins in a row, and until when the account refuses sign-in (the delay grows with the failures).
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    @validates("password_hash", "role", "active")
+    def _end_sessions_on_change(self, key: str, value: Any) -> Any:
+        """A new password, another role, switching off or on: every session of the account ends, whichever
+        code makes the change (the admin's screens, `python -m kb`, a script)."""
+        if self.id is not None and getattr(self, key) != value:
+            self.end_sessions()
+        return value
+
+    def end_sessions(self) -> None:
+        """End every session of this account (the session cookies name the version they were issued under)."""
+        self.session_version = (self.session_version or 1) + 1
 
     def __str__(self) -> str:
         return self.username
+
+
+class SessionDeletion(Base):
+    """Audit line: a staff member deleted one resident's conversation (who, which session, when, how much).
+
+    Only the session id and counts are kept: nothing the resident wrote (kb.retention.delete_session writes it).
+    """
+
+    __tablename__ = "session_deletion"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session: Mapped[str] = mapped_column(String(64), index=True)
+    deleted_by: Mapped[str] = mapped_column(String(100))
+    deleted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    events: Mapped[int] = mapped_column(Integer, default=0)  # tracker events deleted
+    feedback: Mapped[int] = mapped_column(Integer, default=0)  # feedback rows deleted
+    questions: Mapped[int] = mapped_column(Integer, default=0)  # unanswered questions taken off the list

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from bot.privacy import mask
 from kb.build import to_dict
 from kb.models import Entry, KbState, Report, ReportSentence, UnansweredQuestion, utcnow
 
@@ -25,8 +26,9 @@ def active_entries(session: Session) -> list[dict[str, Any]]:
 
 
 def _with_meta(entry: Entry) -> dict[str, Any]:
-    """The YAML shape plus who changed it and when (for citing staff-provided details)."""
-    data = to_dict(entry)
+    """The YAML shape plus who changed it and when (for citing staff-provided details), as the plain dict that
+    the search index and the actions read."""
+    data: dict[str, Any] = dict(to_dict(entry))
     data["updated_by"], data["updated_at"] = entry.updated_by, entry.updated_at.isoformat()
     facts = [f for f in entry.facts if not f.retired]
     for item, fact in zip(data["facts"], facts, strict=True):
@@ -51,8 +53,9 @@ def report_sentence_texts(session: Session) -> list[str]:
 
 
 def record_unanswered(session: Session, text: str, lang: str) -> None:
-    """Count a question the bot could not answer (same text counted once, with a count)."""
-    text = text.strip()[:500]
+    """Count a question the bot could not answer (same text counted once, with a count), personal numbers masked:
+    this is the one write of the queue every staff role reads, whatever reached the action server."""
+    text = mask(text.strip())[:500]
     if not text:
         return
     row = session.scalar(select(UnansweredQuestion).where(UnansweredQuestion.text == text))

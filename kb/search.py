@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,12 +27,12 @@ class Hit:
     coverage: float
 
 
-def entry_terms(entry: dict[str, Any]) -> list[str]:
+def entry_terms(entry: Mapping[str, Any]) -> list[str]:
     """The names of an entry that jieba should keep whole: titles and Chinese aliases."""
     return [entry["title"]["zh"], *entry["aliases"]["zh"]]
 
 
-def entry_document(entry: dict[str, Any]) -> str:
+def entry_document(entry: Mapping[str, Any]) -> str:
     """The text an entry is found by: names twice (they matter most), then summary and facts."""
     names = " ".join([entry["title"]["zh"], entry["title"]["en"], *entry["aliases"]["zh"], *entry["aliases"]["en"]])
     facts = " ".join(" ".join([f["zh"], f["en"], *f["keywords"]["zh"], *f["keywords"]["en"]]) for f in entry["facts"])

@@ -14,6 +14,7 @@ from typing import Literal, TypedDict
 Lang = Literal["zh", "en"]
 FactKind = Literal["amount", "count", "rate", "statement"]
 FACT_KINDS: tuple[FactKind, ...] = ("amount", "count", "rate", "statement")
+Source = Literal["report", "staff"]  # who gave an entry or a fact: the work report, or staff
 
 
 class Pair(TypedDict):
@@ -48,7 +49,7 @@ class FactData(TypedDict, total=False):
     en: str
     keywords: Words
     quote: str
-    source: Literal["report", "staff"]
+    source: Source
     created_by: str
     created_at: str  # ISO 8601
     sentence: str  # the whole report sentence holding the quote (read from the KB, not written in YAML)
@@ -75,7 +76,7 @@ class EntryMeta(TypedDict, total=False):
     """An exported entry's bookkeeping; on import, `revision` guards against overwriting a later admin change."""
 
     revision: int
-    source: Literal["report", "staff"]
+    source: Source
     staff_edited: bool
     updated_by: str
     updated_at: str | None

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import re
+import reprlib
+import unicodedata
+from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -68,6 +73,23 @@ def _pair(value: Any) -> bool:
 
 
 _ID = re.compile(r"[a-z][a-z0-9_]{0,63}")
+# Never in a web link as staff give it: what could end an HTML attribute, open a tag or hide characters.
+_NOT_IN_LINK = set("<>\"'`\\{}|^")
+
+
+def is_web_link(value: str) -> bool:
+    """Whether a staff `link` is one full http(s) address a resident can open: scheme http or https, a host, no
+    user name, no spaces, quotes, angle brackets, control or invisible characters (so no javascript:, data:,
+    vbscript:, entity or whitespace tricks, and no relative path, which would resolve against the page the
+    widget is embedded in)."""
+    text = value.strip()
+    if any(unicodedata.category(c)[0] in "CZ" or c in _NOT_IN_LINK for c in text):
+        return False
+    try:
+        parts = urlsplit(text)
+        return parts.scheme.lower() in ("http", "https") and bool(parts.hostname) and parts.username is None
+    except ValueError:  # a malformed host ("https://[x")
+        return False
 
 
 def entry_problems(entry: EntryData, sentences: list[str], known_ids: set[str], from_report: bool = True) -> list[str]:
@@ -86,12 +108,15 @@ def entry_problems(entry: EntryData, sentences: list[str], known_ids: set[str], 
     for field, name in (("title", "标题"), ("summary", "简介")):
         if not _pair(entry.get(field)):
             problems.append(f"{where}: {field} needs zh and en / {name}需要中文和英文")
-    aliases = entry.get("aliases") or {}
+    # Read as the YAML gave them: these are the values being checked.
+    aliases: Mapping[str, Any] = entry.get("aliases") or {}
     if from_report and (not aliases.get("zh") or not aliases.get("en")):
         problems.append(f"{where}: aliases need zh and en / 别名需要中文和英文")
-    english = [(entry.get("title") or {}).get("en", ""), (entry.get("summary") or {}).get("en", "")]
+    title: Mapping[str, Any] = entry.get("title") or {}
+    summary: Mapping[str, Any] = entry.get("summary") or {}
+    english = [title.get("en", ""), summary.get("en", "")]
     english += list(aliases.get("en") or [])
-    situations = entry.get("situations") or {}
+    situations: Mapping[str, Any] = entry.get("situations") or {}
     if not isinstance(situations, dict) or any(
         not isinstance(items, list) or not all(isinstance(s, str) and s.strip() for s in items)
         for items in situations.values()
@@ -107,6 +132,14 @@ def entry_problems(entry: EntryData, sentences: list[str], known_ids: set[str], 
     for name in entry.get("staff") or {}:
         if name not in STAFF_FIELD_NAMES:
             problems.append(f"{where}: unknown staff field {name!r} / 未知的工作人员字段")
+    staff = entry.get("staff") or {}
+    link = staff.get("link") if isinstance(staff, dict) else None
+    for lang, value in link.items() if isinstance(link, dict) else []:
+        if value not in (None, "") and not is_web_link(str(value)):
+            problems.append(
+                f"{where}: link ({lang}) must be one full web address starting with http:// or https:// "
+                f"/ 链接({'中文' if lang == 'zh' else '英文'})必须是以 http:// 或 https:// 开头的完整网址"
+            )
     facts = [f for f in entry.get("facts") or [] if isinstance(f, dict)]
     if from_report and not facts:
         problems.append(f"{where}: no facts / 没有事实")
@@ -148,15 +181,17 @@ def entry_problems(entry: EntryData, sentences: list[str], known_ids: set[str], 
 def validate(entries: list[EntryData], report: str) -> list[str]:
     """Problems found in the entries (empty when all is well)."""
     sentences = report_sentences(report)
-    ids = [e.get("id") for e in entries if isinstance(e, dict)]
+    # Counted once, in linear time (a count per entry was quadratic: 20 s for 20,000 entries).
+    counts = Counter(e["id"] for e in entries if isinstance(e, dict) and isinstance(e.get("id"), str) and e["id"])
+    known = set(counts)
     problems: list[str] = []
     for entry in entries:
-        if not isinstance(entry, dict) or not entry.get("id"):
-            problems.append(f"entry without an id: {entry!r:.80}")
+        if not isinstance(entry, dict) or not isinstance(entry.get("id"), str) or not entry["id"]:
+            problems.append(f"entry without a text id: {reprlib.repr(entry)}")  # reprlib: a bounded repr
             continue
-        if ids.count(entry["id"]) > 1:
+        if counts[entry["id"]] > 1:
             problems.append(f"{entry['id']}: duplicate id / 编号重复")
-        problems += entry_problems(entry, sentences, set(ids))
+        problems += entry_problems(entry, sentences, known)
     return problems
 
 

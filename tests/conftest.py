@@ -25,6 +25,17 @@ ENTRIES_DIR = SOURCE_DIR / "entries"
 REPORT_PATH = SOURCE_DIR / "zhitang-2022-work-report.txt"
 
 
+@pytest.fixture(autouse=True)
+def _reached_as_testserver(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In-process tests reach the app the way Starlette's and httpx's test clients do: http://testserver.
+
+    So that host is allowed, and the admin cookie is sent without Secure (Python's cookie jar never returns a
+    Secure cookie over http, where browsers do on localhost). tests/security/test_headers.py checks the defaults.
+    """
+    monkeypatch.setattr(settings, "ALLOWED_HOSTS", [*settings.ALLOWED_HOSTS, "testserver"])
+    monkeypatch.setattr(settings, "ADMIN_COOKIE_SECURE", False)
+
+
 @pytest.fixture
 def report_text() -> str:
     """The real 2022 work report."""

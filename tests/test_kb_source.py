@@ -139,4 +139,5 @@ def test_written_copy_of_real_source_is_accepted(tmp_path: Path, entries):
 def test_staff_fields_of_the_format_are_accepted(entries, report_text):
     fixed = copy.deepcopy(entries)
     _elder(fixed)["staff"] = {name: {"zh": "某", "en": "x"} for name in STAFF_FIELD_NAMES}
+    _elder(fixed)["staff"]["link"] = {"zh": "https://zwfw.example.gov.cn/", "en": "https://zwfw.example.gov.cn/en"}
     assert validate(fixed, report_text) == []

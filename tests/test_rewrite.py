@@ -103,3 +103,17 @@ def test_a_staff_alias_is_found_in_pinyin_at_once(entries):
     assert index.alias_hits("nuanxinbutie") == [] and index.alias_hits(index.rewrite("nuanxinbutie")) == [
         "elder_allowance"
     ]
+
+
+@pytest.mark.parametrize(
+    "text, rewritten",
+    [
+        ("we fell out with the neighbours", "we fell out (dispute) with the neighbours"),
+        ("I lost my job", "I lost my job (find a job)"),
+        ("the poor air quality", "the poor air quality"),  # only the listed everyday words, whole
+        ("my landlord", "my landlord"),
+    ],
+)
+def test_everyday_english_gets_the_kbs_term_added(index, text, rewritten):
+    assert index.rewrite(text) == rewritten
+    assert index.rewrite(rewritten) == rewritten

@@ -1,7 +1,10 @@
 """Start and stop the assistant's processes on loopback ports (used by the tests and the benchmark).
 
 `make run` uses honcho with the Procfile; this module is for programs that need their own copy of the
-stack on free ports: the end-to-end tests, the scale tests and `make bench`.
+stack on free ports: the end-to-end tests, the scale tests and `make bench`. Every process starts with umask
+077 (its databases and logs are its owner's only); the action server and Rasa get the same action secret
+(ZHITANG_ACTION_SECRET of their environment, else the one generated into $ZHITANG_VAR_DIR), and Rasa's
+endpoints send it.
 """
 
 from __future__ import annotations
@@ -16,7 +19,8 @@ from pathlib import Path
 
 import httpx
 
-from bot.settings import ROOT
+from bot.ops.secrets import ACTION_SECRET, action_secret
+from bot.settings import ROOT, VAR_DIR
 
 APP_PYTHON = ROOT / ".venv" / "bin" / "python"
 RASA_BIN = ROOT / ".venv-rasa" / "bin" / "rasa"
@@ -54,6 +58,7 @@ class Process:
             stdout=self.log.open("w"),
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            umask=0o077,
         )
         return self
 
@@ -119,17 +124,23 @@ def base_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def with_action_secret(env: dict[str, str]) -> dict[str, str]:
+    """`env` with ZHITANG_ACTION_SECRET: its own, else the one generated into its ZHITANG_VAR_DIR."""
+    var_dir = Path(env.get("ZHITANG_VAR_DIR") or VAR_DIR)
+    return {**env, ACTION_SECRET: action_secret(var_dir, environ=env)}
+
+
 def action_server(port: int, env: dict[str, str], log: Path) -> Process:
-    """The action server (rasa_sdk) on 127.0.0.1:port."""
-    cmd = [str(APP_PYTHON), "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)]
-    return Process("actions", cmd, env, log, f"http://127.0.0.1:{port}/health")
+    """The action server (rasa_sdk, refusing webhooks without the action secret) on 127.0.0.1:port."""
+    cmd = [str(APP_PYTHON), "-m", "bot.ops.action_server", "--actions", "actions", "--port", str(port)]
+    return Process("actions", cmd, with_action_secret(env), log, f"http://127.0.0.1:{port}/health")
 
 
 def rasa_server(port: int, endpoints: Path, env: dict[str, str], log: Path, model: str = "models") -> Process:
-    """Rasa's server on 127.0.0.1:port with the REST channel (HTTP API disabled)."""
+    """Rasa's server on 127.0.0.1:port with the REST channel (HTTP API disabled), holding the action secret."""
     cmd = [str(RASA_BIN), "run", "--model", model, "--interface", "127.0.0.1", "--port", str(port)]
     cmd += ["--endpoints", str(endpoints), "--credentials", str(ROOT / "credentials.yml")]
-    return Process("rasa", cmd, env, log, f"http://127.0.0.1:{port}/")
+    return Process("rasa", cmd, with_action_secret(env), log, f"http://127.0.0.1:{port}/")
 
 
 def gateway(port: int, env: dict[str, str], log: Path) -> Process:
@@ -138,11 +149,25 @@ def gateway(port: int, env: dict[str, str], log: Path) -> Process:
     return Process("gateway", [str(APP_PYTHON), "-m", "bot.web"], env, log, f"http://127.0.0.1:{port}/healthz")
 
 
-def write_endpoints(path: Path, action_url: str, tracker_db: Path) -> Path:
-    """An endpoints.yml for a local stack: action server URL and a SQLite tracker store."""
-    path.write_text(
-        f'action_endpoint:\n  url: "{action_url}"\n'
-        f'tracker_store:\n  type: bot.rasa_ext.tracker_store.PooledSQLTrackerStore\n  dialect: "sqlite"\n  db: "{tracker_db}"\n',
-        encoding="utf-8",
-    )
+def action_endpoint_yaml(action_url: str) -> str:
+    """endpoints.yml's action_endpoint: the URL and the secret header (unquoted: Rasa expands ${...} only there)."""
+    return f'action_endpoint:\n  url: "{action_url}"\n  headers:\n    Authorization: Bearer ${{{ACTION_SECRET}}}\n'
+
+
+def write_private(path: Path, text: str) -> Path:
+    """Write a file only its owner can read (endpoints may hold passwords)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(text)
+    path.chmod(0o600)  # an existing file keeps its mode through O_TRUNC
     return path
+
+
+def write_endpoints(path: Path, action_url: str, tracker_db: Path) -> Path:
+    """An endpoints.yml for a local stack: action server URL (with the secret header), SQLite tracker store."""
+    return write_private(
+        path,
+        action_endpoint_yaml(action_url)
+        + f'tracker_store:\n  type: bot.rasa_ext.tracker_store.PooledSQLTrackerStore\n  dialect: "sqlite"\n  db: "{tracker_db}"\n',
+    )

@@ -1,10 +1,16 @@
 """Scale-out mode on one machine: PostgreSQL (tracker store + KB), Redis lock store, N Rasa replicas with
 their action servers, and the gateway balancing over them. `make run-scaled` runs `python -m bot.ops.scaled`.
+
+As in production, every internal endpoint asks for a secret: PostgreSQL and Redis their generated passwords
+(bot.ops.services), the action servers Rasa's action secret, Rasa's REST channel the gateway's token. The two
+secrets are ZHITANG_ACTION_SECRET and ZHITANG_RASA_TOKEN when set, else generated once into the stack's folder
+(`action-secret.key`, `rasa-token.key`, mode 0600).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import subprocess
 import sys
@@ -13,19 +19,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.ops import launcher
-from bot.ops.services import PG_PASSWORD, PG_USER, Services
+from bot.ops.secrets import ACTION_SECRET, RASA_TOKEN, secret_file
+from bot.ops.services import PG_USER, Services
 
 
 def write_scaled_endpoints(path: Path, action_url: str, services: Services) -> Path:
-    """endpoints.yml of one replica: its action server, the shared PostgreSQL tracker store, Redis locks."""
-    path.write_text(
-        f'action_endpoint:\n  url: "{action_url}"\n'
-        "tracker_store:\n  type: SQL\n  dialect: postgresql\n  url: 127.0.0.1\n"
-        f"  port: {services.pg_port}\n  db: zhitang_tracker\n  username: {PG_USER}\n  password: {PG_PASSWORD}\n"
-        f"lock_store:\n  type: redis\n  url: 127.0.0.1\n  port: {services.redis_port}\n  db: 1\n",
-        encoding="utf-8",
+    """endpoints.yml of one replica (mode 0600: it holds the passwords): its action server with the secret
+    header, the shared PostgreSQL tracker store, Redis locks."""
+    return launcher.write_private(
+        path,
+        launcher.action_endpoint_yaml(action_url)
+        + "tracker_store:\n  type: SQL\n  dialect: postgresql\n  url: 127.0.0.1\n"
+        f"  port: {services.pg_port}\n  db: zhitang_tracker\n  username: {PG_USER}\n"
+        f'  password: "{services.pg_password}"\n'
+        f"lock_store:\n  type: redis\n  url: 127.0.0.1\n  port: {services.redis_port}\n  db: 1\n"
+        f'  password: "{services.redis_password}"\n',
     )
-    return path
 
 
 @dataclass
@@ -42,7 +51,7 @@ class ScaledStack:
     model: str = "models"
     extra_env: dict[str, str] = field(default_factory=dict)
     processes: list[launcher.Process] = field(default_factory=list)
-    services: Services | None = None
+    services: Services = field(init=False)  # PostgreSQL and Redis, made from base and the ports
 
     def __post_init__(self) -> None:
         self.rasa_ports = self.rasa_ports or [5005 + i for i in range(self.replicas)]
@@ -58,8 +67,35 @@ class ScaledStack:
         return next(p for p in self.processes if p.name == f"rasa{i + 1}")
 
     def env(self, **extra: str) -> dict[str, str]:
-        """Environment of every process of the stack."""
-        return launcher.base_env(ZHITANG_KB_DATABASE_URL=self.kb_url, **self.extra_env, **extra)
+        """Environment of every process of the stack (no internal secret: see the three below)."""
+        tracker = self.services.url("zhitang_tracker")  # the gateway purges and deletes conversations there
+        env = launcher.base_env(
+            ZHITANG_KB_DATABASE_URL=self.kb_url, ZHITANG_TRACKER_DATABASE_URL=tracker, **self.extra_env
+        )
+        for name in (ACTION_SECRET, RASA_TOKEN):
+            env.pop(name, None)
+        return {**env, **extra}
+
+    def _secret(self, name: str, filename: str) -> str:
+        """The stack's secret: set in extra_env or the environment, else generated into its folder."""
+        return self.extra_env.get(name) or os.environ.get(name) or secret_file(self.base / filename)
+
+    def actions_env(self) -> dict[str, str]:
+        """An action server's environment: the secret it asks Rasa for."""
+        return self.env(**{ACTION_SECRET: self._secret(ACTION_SECRET, "action-secret.key")})
+
+    def rasa_env(self) -> dict[str, str]:
+        """A Rasa replica's environment: the action secret it sends, the token its REST channel asks for."""
+        return self.env(
+            **{
+                ACTION_SECRET: self._secret(ACTION_SECRET, "action-secret.key"),
+                RASA_TOKEN: self._secret(RASA_TOKEN, "rasa-token.key"),
+            }
+        )
+
+    def gateway_env(self, **extra: str) -> dict[str, str]:
+        """The gateway's environment: the token it sends to Rasa."""
+        return self.env(**{RASA_TOKEN: self._secret(RASA_TOKEN, "rasa-token.key")}, **extra)
 
     def up(self) -> None:
         """PostgreSQL and Redis, the KB, then each replica's action server and Rasa, then the gateway."""
@@ -70,7 +106,7 @@ class ScaledStack:
             )
         logs = self.base / "logs"
         for i in range(self.replicas):
-            actions = launcher.action_server(self.action_ports[i], self.env(), logs / f"actions{i + 1}.log")
+            actions = launcher.action_server(self.action_ports[i], self.actions_env(), logs / f"actions{i + 1}.log")
             actions.name = f"actions{i + 1}"
             self.processes.append(actions.start())
         for i in range(self.replicas):  # one after the other: the first creates the tracker tables
@@ -80,7 +116,7 @@ class ScaledStack:
                 self.services,
             )
             rasa = launcher.rasa_server(
-                self.rasa_ports[i], endpoints, self.env(), logs / f"rasa{i + 1}.log", self.model
+                self.rasa_ports[i], endpoints, self.rasa_env(), logs / f"rasa{i + 1}.log", self.model
             )
             rasa.name = f"rasa{i + 1}"
             self.processes.append(rasa.start())
@@ -88,7 +124,7 @@ class ScaledStack:
         for p in self.processes:
             p.wait_until_up()
         urls = ",".join(f"http://127.0.0.1:{port}" for port in self.rasa_ports)
-        gateway = launcher.gateway(self.gateway_port, self.env(ZHITANG_RASA_URLS=urls), logs / "gateway.log")
+        gateway = launcher.gateway(self.gateway_port, self.gateway_env(ZHITANG_RASA_URLS=urls), logs / "gateway.log")
         self.processes.append(gateway.start())
         gateway.wait_until_up()
 

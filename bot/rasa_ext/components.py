@@ -159,7 +159,8 @@ class LanguageDetector(GraphComponent):
     is filled inside Rasa: no action-server round trip, and fixed replies follow it at once.
 
     A message with no language of its own (emoji, digits) gets no entity, so the conversation keeps its
-    language. The KB's Chinese names (the tokenizer's user dictionary) are kept with the model, so "What is
+    language. Test stories state the entity (`entities: [language: en]`) where a message has a language, so
+    `rasa test core` sets the slot as Rasa does. The KB's Chinese names (the tokenizer's user dictionary) are kept with the model, so "What is
     跨村通办?" is English.
     """
 

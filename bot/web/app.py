@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from bot.web import admin, security
-from bot.web.gateway import routes
+from bot.web.gateway import forget, routes
 from bot.web.gateway.rasa_client import RasaClient
 from bot.web.gateway.ratelimit import RateLimiter
 
@@ -25,7 +25,10 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        purging = forget.start_purging()  # residents' data older than the retention, daily (kb/retention.py)
         yield
+        if purging is not None:
+            purging.cancel()
         await app.state.rasa.aclose()
 
     app = FastAPI(title="Zhitang Assistant", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)

@@ -87,6 +87,7 @@ def gateway(stack: Stack, embed_origin: str, tmp_path_factory: pytest.TempPathFa
     env = gateway_env(
         ZHITANG_RASA_URL=stack.rasa_url,
         ZHITANG_KB_DATABASE_URL=stack.kb_url,
+        ZHITANG_TRACKER_DATABASE_URL=f"sqlite:///{stack.tracker_db}",
         ZHITANG_ALLOWED_ORIGINS=embed_origin,
         # The browser tests share one address; the limits themselves are tested in tests/gateway.
         ZHITANG_RATE_LIMIT_SESSION="1000/minute",

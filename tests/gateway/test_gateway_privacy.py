@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.web.gateway.privacy import mask
+from bot.privacy import mask
 
 
 @pytest.mark.parametrize(
@@ -24,6 +24,7 @@ from bot.web.gateway.privacy import mask
         ("6222-0202-0000-1234", "622*********1234"),
         ("ID32058119800101123Xabc", "ID320***********123Xabc"),
         ("两个号码13812345678和13987654321", "两个号码138****5678和139****4321"),
+        ("62220202000012345678901", "622****************8901"),  # a card with digits too many is still one
     ],
 )
 def test_personal_numbers_are_masked(text, masked):
@@ -40,9 +41,9 @@ def test_personal_numbers_are_masked(text, masked):
         "10086",
         "1234567890123",  # 13 digits: none of the three
         "2022-12-31",
-        "62220202000012345678901",  # 23 digits: not a card
+        "0512-52510000",  # a town office's landline
     ],
 )
 def test_other_numbers_are_left_alone(text):
-    """Figures, dates, short numbers and over-long digit runs are not personal numbers."""
+    """Figures, dates, landlines and short numbers are not personal numbers."""
     assert mask(text) == text

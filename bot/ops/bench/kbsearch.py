@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import random
 import time
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from kb.search import KnowledgeIndex
@@ -12,12 +13,12 @@ from kb.search import KnowledgeIndex
 _SYLLABLES = "安宁和平康乐福寿德信诚明华光新盛兴旺顺达通惠民众善美"
 
 
-def synthetic_entries(real: list[dict[str, Any]], size: int, seed: int = 7) -> list[dict[str, Any]]:
+def synthetic_entries(real: Sequence[Mapping[str, Any]], size: int, seed: int = 7) -> list[dict[str, Any]]:
     """`size` entries: the real ones, then copies with made-up names and aliases (so names stay distinct)."""
     rng = random.Random(seed)
-    out = [copy.deepcopy(e) for e in real[:size]]
+    out = [dict(copy.deepcopy(e)) for e in real[:size]]
     while len(out) < size:
-        entry = copy.deepcopy(rng.choice(real))
+        entry = dict(copy.deepcopy(rng.choice(real)))
         tag = "".join(rng.choice(_SYLLABLES) for _ in range(3))
         number = len(out)
         entry["id"] = f"{entry['id']}_{number}"
@@ -31,7 +32,7 @@ def synthetic_entries(real: list[dict[str, Any]], size: int, seed: int = 7) -> l
 
 
 def search_latency(
-    real: list[dict[str, Any]], sentences: list[str], size: int, questions: list[str]
+    real: Sequence[Mapping[str, Any]], sentences: list[str], size: int, questions: list[str]
 ) -> dict[str, float]:
     """p50/p95 in ms of one question's KB lookup (BM25 over entries and names in the text), and build time."""
     entries = synthetic_entries(real, size)

@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from sqladmin import Admin, ModelView
 from sqladmin.authentication import login_required
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import URL, FormData
 from starlette.requests import Request
@@ -24,6 +24,7 @@ from bot import settings
 from bot.web.admin import texts
 from bot.web.admin.accounts import StaffUserView
 from bot.web.admin.base import StaffView
+from bot.web.admin.conversations import ConversationView
 from bot.web.admin.entries import EntryView, FactView
 from bot.web.admin.exchange import ExchangeView
 from bot.web.admin.history import RevisionView, changed_fields
@@ -35,7 +36,16 @@ from kb.shape import STAFF_FIELD_NAMES
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 STATIC = Path(__file__).resolve().parent / "static"
-VIEWS = (EntryView, FactView, RevisionView, QuestionView, FeedbackView, ExchangeView, StaffUserView)
+VIEWS = (
+    EntryView,
+    FactView,
+    RevisionView,
+    QuestionView,
+    FeedbackView,
+    ConversationView,
+    ExchangeView,
+    StaffUserView,
+)
 
 
 def _dashboard(session: Session) -> dict[str, Any]:
@@ -62,6 +72,8 @@ def _dashboard(session: Session) -> dict[str, Any]:
 class StaffAdmin(Admin):
     """SQLAdmin with a first page that says what needs doing."""
 
+    kb_sessions: sessionmaker[Session]  # the KB's session factory, set by `mount`
+
     @login_required
     async def index(self, request: Request) -> Response:
         """The dashboard: open questions, 👎 count, entries without contacts, recent changes."""
@@ -75,10 +87,11 @@ class StaffAdmin(Admin):
             request, "sqladmin/index.html", {**context, "changed_fields": changed_fields}
         )
 
-    def get_save_redirect_url(self, request: Request, form: FormData, model_view: ModelView, obj: Any) -> str | URL:
+    @staticmethod
+    def get_save_redirect_url(request: Request, form: FormData, model_view: ModelView, obj: Any) -> str | URL:
         """After a create/edit form saved: the page the screen names (an entry's page), else SQLAdmin's choice."""
         url = model_view.saved_url(request, obj) if isinstance(model_view, StaffView) else None
-        return url if url is not None else super().get_save_redirect_url(request, form, model_view, obj)
+        return url if url is not None else Admin.get_save_redirect_url(request, form, model_view, obj)
 
 
 def mount(app: FastAPI, url: str | None = None) -> None:
@@ -98,7 +111,8 @@ def mount(app: FastAPI, url: str | None = None) -> None:
     # The admin's own CSS and script, as files: the gateway's Content-Security-Policy allows no inline ones.
     admin.admin.router.routes.insert(1, Mount("/zt", app=StaticFiles(directory=STATIC), name="zt-static"))
     env = admin.templates.env
-    env.install_gettext_callables(texts.gettext, texts.ngettext, newstyle=True)
+    # jinja2.ext.i18n (which SQLAdmin adds) gives the environment this method at runtime; its type does not show it.
+    env.install_gettext_callables(texts.gettext, texts.ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.globals.update(
         csrf_token=csrf_token,
         current_user=current_user,

@@ -12,10 +12,10 @@ from wtforms import Form
 
 from bot.web.admin.base import StaffView, write
 from bot.web.admin.forms import UserForm
-from bot.web.admin.security import current_user
-from bot.web.admin.texts import ROLES
+from bot.web.admin.security import current_user, keep_signed_in
+from bot.web.admin.texts import ROLES, local_time
 from kb.models import StaffUser
-from kb.users import UserError, create_user, hash_password
+from kb.users import UserError, create_user, hash_password, is_locked
 
 
 def _save_user(session: Session, user_id: int, data: dict[str, Any], me: str) -> StaffUser:
@@ -27,9 +27,9 @@ def _save_user(session: Session, user_id: int, data: dict[str, Any], me: str) ->
         raise UserError("未知角色 / Unknown role")
     demoted = user.role == "admin" and (role != "admin" or not active)
     if demoted:
-        admins = session.scalar(
+        admins = session.execute(
             select(func.count(StaffUser.id)).where(StaffUser.role == "admin", StaffUser.active.is_(True))
-        )
+        ).scalar_one()
         if admins <= 1:
             raise UserError("至少要保留一个启用的管理员 / Keep at least one active admin")
     if user.username == me and not active:
@@ -37,9 +37,10 @@ def _save_user(session: Session, user_id: int, data: dict[str, Any], me: str) ->
     name = str(data.get("username") or "").strip()
     if name != user.username:
         raise UserError("用户名不能修改 / The username cannot change")
-    user.role, user.active = role, active
+    user.role, user.active = role, active  # a new role or state ends the account's sessions (StaffUser)
     if data.get("password"):
-        user.password_hash = hash_password(str(data["password"]))
+        user.password_hash = hash_password(str(data["password"]))  # so does a new password
+        user.failed_logins, user.locked_until = 0, None  # and it unlocks the account
     session.flush()
     return user
 
@@ -51,17 +52,19 @@ class StaffUserView(StaffView, model=StaffUser):
     name_plural = "工作人员账号 Staff accounts"
     icon = "fa-solid fa-users"
     form = UserForm
-    column_list = [StaffUser.username, StaffUser.role, StaffUser.active, StaffUser.created_at]
+    column_list = [StaffUser.username, StaffUser.role, StaffUser.active, StaffUser.created_at, StaffUser.locked_until]
     column_details_list = column_list  # never the password hash
     column_labels = {
         StaffUser.username: "用户名 Username",
         StaffUser.role: "角色 Role",
         StaffUser.active: "启用 Active",
         StaffUser.created_at: "创建时间 Created",
+        StaffUser.locked_until: "锁定至(设新密码可解锁) Locked until (a new password unlocks)",
     }
     column_formatters = {
         StaffUser.role: lambda m, a: ROLES.get(m.role, m.role),
         StaffUser.active: lambda m, a: "✔" if m.active else "✘",
+        StaffUser.locked_until: lambda m, a: local_time(m.locked_until) if is_locked(m) else "",
     }
     column_formatters_detail = column_formatters
     column_searchable_list = [StaffUser.username]
@@ -82,7 +85,8 @@ class StaffUserView(StaffView, model=StaffUser):
         return user
 
     async def update_model(self, request: Request, pk: str, data: dict[str, Any]) -> StaffUser:
-        """Change an account's role, state or password."""
+        """Change an account's role, state or password (which ends its sessions; the admin's own goes on here)."""
         user = await write(self, _save_user, int(pk), data, current_user(request))
+        keep_signed_in(request, user.id, user.session_version)
         Flash.success(request, f"已保存账号 {user.username} / Account {user.username} saved")
         return user

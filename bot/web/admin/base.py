@@ -5,14 +5,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, ClassVar, Protocol, TypeVar
 
 from sqladmin import BaseView, Flash, ModelView
 from sqladmin.filters import AllUniqueStringValuesFilter, BooleanFilter, StaticValuesFilter
 from sqladmin.formatters import BASE_FORMATTERS
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import URL, FormData
+from starlette.datastructures import URL, FormData, UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -25,7 +25,13 @@ from kb.users import UserError
 T = TypeVar("T")
 
 
-def kb_sessions(view: BaseView | ModelView) -> sessionmaker[Session]:
+class KbScreen(Protocol):
+    """An admin screen that `bot.web.admin.mount` gave the session factory of its KB."""
+
+    kb_sessions: ClassVar[sessionmaker[Session]]
+
+
+def kb_sessions(view: KbScreen) -> sessionmaker[Session]:
     """The session factory of the KB the admin was mounted on (autoflush on, unlike SQLAdmin's own).
 
     `bot.web.admin.mount` sets it on the subclass of each screen it adds, so two admins mounted on two
@@ -34,7 +40,7 @@ def kb_sessions(view: BaseView | ModelView) -> sessionmaker[Session]:
     return view.kb_sessions
 
 
-async def read(view: BaseView | ModelView, work: Callable[..., T], *args: Any) -> T:
+async def read(view: KbScreen, work: Callable[..., T], *args: Any) -> T:
     """Run a query function with a fresh session, in a worker thread."""
 
     def run() -> T:
@@ -44,7 +50,7 @@ async def read(view: BaseView | ModelView, work: Callable[..., T], *args: Any) -
     return await run_in_threadpool(run)
 
 
-async def write(view: BaseView | ModelView, work: Callable[..., T], *args: Any) -> T:
+async def write(view: KbScreen, work: Callable[..., T], *args: Any) -> T:
     """Run a service function in a transaction (committed when it returns), in a worker thread."""
 
     def run() -> T:
@@ -65,6 +71,14 @@ async def page(view: BaseView | ModelView, request: Request, template: str, stat
     """Render one of the admin's own templates."""
     context.setdefault("model_view", view)
     return await view.templates.TemplateResponse(request, template, context, status_code=status)
+
+
+def posted_int(form: FormData, name: str) -> int:
+    """A whole number posted in a form field, such as the revision an edit started from (0 when empty)."""
+    value = form.get(name)
+    if isinstance(value, UploadFile):
+        raise HTTPException(400, f"{name}: a number, not a file / 应为数字")
+    return int(value or 0)
 
 
 def done(request: Request, url: Any, message: str) -> RedirectResponse:
@@ -117,6 +131,7 @@ class StaffView(ModelView):
     page_size_options = [25, 50, 100]
     column_type_formatters = {**BASE_FORMATTERS, datetime: local_time}  # in the town's time zone, lists and details
     search_hint: str | None = None  # what the search box offers; None: the searchable columns' labels
+    kb_sessions: ClassVar[sessionmaker[Session]]  # set by bot.web.admin.mount on each screen's subclass
 
     def search_placeholder(self) -> str:
         """What the search box offers."""
@@ -148,6 +163,7 @@ class LookupFilter:
     title = ""
     parameter_name = ""
     choices: list[tuple[str, str]] = []  # (value in the URL, label)
+    default_value: Any  # the choice when the URL names none; a filter without one is not applied then
 
     async def lookups(self, request: Request, model: Any, run_query: Any) -> list[tuple[str, str]]:
         """The choices shown."""

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 from markupsafe import Markup
 from sqladmin import Flash, expose
 from sqlalchemy import String, cast, false, func, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
 from starlette.datastructures import URL, FormData
 from starlette.requests import Request
 from starlette.responses import Response
@@ -23,6 +23,7 @@ from bot.web.admin.base import (
     YesNoFilter,
     confirmed,
     page,
+    posted_int,
     read,
     require_editor,
     write,
@@ -31,7 +32,7 @@ from bot.web.admin.forms import entry_data, entry_form, fact_data, fact_form
 from bot.web.admin.texts import ACTIONS, KINDS, SAVED, STAFF_FIELDS, TOPICS, local_time
 from kb.edits import Conflict, add_staff_fact, create_entry, remove_fact, retire_entry, update_entry
 from kb.edits import update_fact as update_fact_service
-from kb.models import Entry, Fact, Feedback, Revision, UnansweredQuestion
+from kb.models import Entry, Fact, Feedback, Revision, UnansweredQuestion, staff_column
 
 T = TypeVar("T")
 
@@ -108,24 +109,28 @@ class ContactsFilter(LookupFilter):
         return query
 
 
+# The first staff field's column: the entry list shows there how many of the staff fields are filled.
+_STAFF_DETAILS = staff_column("office", "zh")
+
+
 class EntryView(StaffView, model=Entry):
     """Entries: what the bot knows about one service, in Chinese and English."""
 
     name = "条目 Entry"
     name_plural = "条目 Entries"
     icon = "fa-solid fa-book-open"
-    column_list = [Entry.title_zh, Entry.topic, Entry.office_zh, Entry.updated_at]
+    column_list = [Entry.title_zh, Entry.topic, _STAFF_DETAILS, Entry.updated_at]
     column_labels = {
         Entry.title_zh: "条目 Entry",
         Entry.topic: "主题 Topic",
-        Entry.office_zh: "已填服务信息 Staff details",
+        _STAFF_DETAILS: "已填服务信息 Staff details",
         Entry.updated_at: "最后修改 Last changed",
     }
     column_formatters = {
         Entry.title_zh: lambda m, a: _title_cell(m),
         Entry.topic: lambda m, a: TOPICS.get(m.topic, m.topic),
         # How many of the eight staff-only fields are filled, shown under the first one's column.
-        Entry.office_zh: lambda m, a: f"{_filled(m)} / {len(STAFF_FIELDS)}",
+        _STAFF_DETAILS: lambda m, a: f"{_filled(m)} / {len(STAFF_FIELDS)}",
         Entry.updated_at: lambda m, a: Markup("{}<div class='help'>{}</div>").format(
             local_time(m.updated_at), m.updated_by
         ),
@@ -230,7 +235,7 @@ class EntryView(StaffView, model=Entry):
 
         async def change(form: FormData) -> tuple[URL, str]:
             retired = form.get("retired") == "1"
-            await write(self, retire_entry, pk, int(form.get("revision") or 0), user, retired)
+            await write(self, retire_entry, pk, posted_int(form, "revision"), user, retired)
             message = "条目已停用,机器人不再使用它。 / Retired: the bot no longer uses it."
             if not retired:
                 message = "条目已重新启用。 / The entry is back in use."
@@ -287,7 +292,8 @@ class FactView(StaffView, model=Fact):
         Fact.created_at: "提供时间 Provided at",
     }
     _source = {"report": "工作报告 Report", "staff": "工作人员 Staff"}
-    _names = {  # kind and source by their names, on the list and on the details page
+    # Kind and source by their names, on the list and on the details page.
+    _names: dict[str | InstrumentedAttribute[Any], Callable[[Any, Any], Any]] = {
         Fact.kind: lambda m, a: KINDS.get(m.kind, m.kind),
         Fact.source: lambda m, a: FactView._source.get(m.source, m.source),
     }
@@ -375,7 +381,7 @@ class FactView(StaffView, model=Fact):
             return await page(self, request, "admin/message.html", 404, message="没有这条事实 / No such fact")
 
         async def change(form: FormData) -> tuple[URL, str]:
-            await write(self, remove_fact, info["fact"].id, int(form.get("revision") or 0), user)
+            await write(self, remove_fact, info["fact"].id, posted_int(form, "revision"), user)
             url = request.url_for("admin:details", identity="entry", pk=info["entry"].id)
             return url, "已移除,可在修改记录中恢复。 / Removed; it can be restored from the history."
 

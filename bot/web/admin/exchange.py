@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import ClassVar
 
 from sqladmin import BaseView, expose
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
@@ -12,9 +14,9 @@ from starlette.responses import Response
 from bot.web.admin.base import done, page, read, require_editor, write
 from bot.web.admin.security import can_edit
 from bot.web.admin.texts import path_label
-from kb.exchange import export_yaml, import_yaml
+from kb.exchange import MAX_IMPORT_BYTES, export_yaml, import_yaml
 
-MAX_YAML = 5 * 1024 * 1024
+MAX_YAML = MAX_IMPORT_BYTES  # the CSRF middleware lets a signed-in editor's import form be this large (plus the form)
 
 
 class ExchangeView(BaseView):
@@ -22,6 +24,7 @@ class ExchangeView(BaseView):
 
     name = "导入导出 Import / export"
     icon = "fa-solid fa-file-arrow-down"
+    kb_sessions: ClassVar[sessionmaker[Session]]  # set by bot.web.admin.mount, as on the model screens
 
     @expose("/exchange", methods=["GET"], identity="exchange")
     async def exchange(self, request: Request) -> Response:
@@ -36,14 +39,18 @@ class ExchangeView(BaseView):
         return Response(
             text,
             media_type="application/x-yaml; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+            # The whole KB with staff-only details: never kept by a browser's or a proxy's cache.
+            headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"},
         )
 
     @expose("/exchange/import-yaml", methods=["POST"], identity="exchange-import")
     async def import_(self, request: Request) -> Response:
-        """Dry run first (the differences, nothing changed); the confirm button applies the same text."""
+        """Dry run first (the differences, nothing changed); the confirm button applies the same text.
+
+        The file is checked (size, anchors, nesting, types) and compared in a worker thread, off the event loop.
+        """
         user = require_editor(request)
-        form = await request.form()
+        form = await request.form(max_part_size=MAX_YAML + 1)  # the confirm form sends the text as a field
         upload = form.get("file")
         if isinstance(upload, UploadFile) and upload.filename:
             raw = await upload.read(MAX_YAML + 1)

@@ -11,7 +11,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import html_params
 
 from bot.web.admin.texts import KINDS, ROLES, STAFF_FIELDS, TOPICS
-from kb.shape import STAFF_FIELD_NAMES, EntryData, FactData, staff_field
+from kb.shape import STAFF_FIELD_NAMES, EntryData, FactData, OptionalPair, staff_field
 
 
 class TagsWidget:
@@ -112,7 +112,9 @@ def entry_data(form_data: dict[str, Any]) -> EntryData:
         },
         "related": list(form_data.get("related") or []),
         "staff": {
-            name: {lang: clean(form_data.get(f"{name}_{lang}")) or None for lang in ("zh", "en")}
+            name: OptionalPair(
+                zh=clean(form_data.get(f"{name}_zh")) or None, en=clean(form_data.get(f"{name}_en")) or None
+            )
             for name in STAFF_FIELD_NAMES
             if clean(form_data.get(f"{name}_zh")) or clean(form_data.get(f"{name}_en"))
         },
@@ -159,5 +161,6 @@ class UserForm(Form):
     password = PasswordField(
         "新密码 New password",
         [Optional()],
-        description="至少 8 个字符;修改账号时留空表示不改 / at least 8 characters; leave blank to keep the old one",
+        description="至少 12 个字符、不常见;修改账号时留空表示不改 / at least 12 characters, not a common one; "
+        "leave blank to keep the old one",
     )

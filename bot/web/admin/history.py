@@ -10,7 +10,17 @@ from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import Response
 
-from bot.web.admin.base import ChoiceFilter, ReadOnlyView, ValuesFilter, done, page, read, require_editor, write
+from bot.web.admin.base import (
+    ChoiceFilter,
+    ReadOnlyView,
+    ValuesFilter,
+    done,
+    page,
+    posted_int,
+    read,
+    require_editor,
+    write,
+)
 from bot.web.admin.texts import ACTIONS, change_summary, local_time, path_label
 from kb.diff import diff
 from kb.edits import StaffError, restore_revision
@@ -90,7 +100,7 @@ class RevisionView(ReadOnlyView, model=Revision):
         revision_id = int(request.path_params["pk"])
         form = await request.form()
         try:
-            entry = await write(self, restore_revision, revision_id, int(form.get("revision") or 0), user)
+            entry = await write(self, restore_revision, revision_id, posted_int(form, "revision"), user)
         except StaffError as err:
             info = await read(self, _revision_page, revision_id)
             return await page(

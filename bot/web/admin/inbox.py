@@ -43,7 +43,7 @@ class AttachedFilter(LookupFilter):
     title = "已关联 Attached"
     parameter_name = "attached"
     choices = [("no", "待处理 Not yet"), ("yes", "已关联 Attached"), ("__all", "全部 All")]
-    default_value = "no"
+    default_value: Any = "no"
 
     async def get_filtered_query(self, query: Any, value: Any, model: Any) -> Any:
         """Questions not attached (default), attached, or all."""

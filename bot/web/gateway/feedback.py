@@ -11,9 +11,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from bot.language import reply_language
+from bot.privacy import mask_optional
 from bot.web.gateway.guards import address_guard, check_origin, error_response
 from bot.web.gateway.i18n import message
-from bot.web.gateway.privacy import mask_optional
 from bot.web.gateway.validation import InputError, check_feedback, read_body
 from kb.db import session_factory
 from kb.models import Feedback
@@ -37,10 +37,10 @@ async def post_feedback(request: Request) -> JSONResponse:
     """Store 👍/👎 on one answer: {session, rating: up|down, question, answer, entry, lang}."""
     lang = reply_language(header=request.headers.get("accept-language"))
     try:
-        check_origin(request)
         data, refused = await read_body(request)
         lang = reply_language(chosen=data.get("lang"), header=request.headers.get("accept-language"))
-        await address_guard(request, "feedback")
+        await address_guard(request, "feedback")  # first: refused requests count too
+        check_origin(request)
         if refused:
             raise refused
         fields = check_feedback(data)

@@ -28,6 +28,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Your rating was not saved: the request was not valid.",
     },
     "too_large": {"zh": "请求内容太大。", "en": "The request is too large."},
+    "too_slow": {"zh": "请求发送超时，请再试一次。", "en": "The request took too long to arrive. Please try again."},
     "bad_content_type": {
         "zh": "请求格式有误，请刷新页面后再试。",
         "en": "The request was not understood. Please reload the page and try again.",
@@ -47,6 +48,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "feedback_saved": {"zh": "谢谢您的评价！", "en": "Thank you for your feedback!"},
     "not_found": {"zh": "页面不存在。", "en": "Page not found."},
+    "forgotten": {
+        "zh": "这次对话的记录已从服务器上删除。",
+        "en": "This conversation has been deleted from the server.",
+    },
 }
 
 

@@ -15,7 +15,7 @@ from bot.language import LANGS
 logger = logging.getLogger(__name__)
 
 WEBHOOK = "/webhooks/rest/webhook"
-SOURCE_KEYS = ("type", "quote", "sentence", "report", "who")
+SOURCE_KEYS = ("type", "quote", "sentence", "report")  # never a staff member's name
 
 
 class RasaUnavailable(Exception):
@@ -80,9 +80,12 @@ class RasaClient:
         timeout = settings.RASA_TIMEOUT if timeout is None else timeout
         urls = base_urls or ([base_url] if base_url else settings.RASA_URLS or [settings.RASA_URL])
         self.base_urls = [url.rstrip("/") for url in urls]
+        headers = {"User-Agent": "zhitang-gateway"}
+        if settings.RASA_TOKEN:  # the REST channel's token (scale-out, Kubernetes); none in local mode
+            headers["Authorization"] = f"Bearer {settings.RASA_TOKEN}"
         self.http = httpx.AsyncClient(
             timeout=httpx.Timeout(timeout, connect=min(timeout, 3.0)),
-            headers={"User-Agent": "zhitang-gateway"},
+            headers=headers,
             **client_options,
         )
         self._skip_until: dict[str, float] = {}

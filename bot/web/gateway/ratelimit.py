@@ -37,7 +37,9 @@ class RateLimiter:
                 limits or {"session": settings.RATE_LIMIT_SESSION, "address": settings.RATE_LIMIT_ADDRESS}
             ).items()
         }
-        self.storage: Storage = storage_from_string(_async_uri(storage_uri or settings.RATE_LIMIT_STORAGE))
+        storage = storage_from_string(_async_uri(storage_uri or settings.RATE_LIMIT_STORAGE))
+        assert isinstance(storage, Storage), "an async+ URI gives an asyncio storage"
+        self.storage = storage
         # Two counters per key (not a list of every hit): cheap in memory and in Redis. With a moving window,
         # limits' in-memory storage expires old hits one thread hand-off per key, which profiling showed
         # taking a third of the gateway's CPU under load.

@@ -12,10 +12,10 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from bot.language import reply_language
-from bot.web.gateway import feedback
+from bot.privacy import mask
+from bot.web.gateway import feedback, forget
 from bot.web.gateway.guards import address_guard, check_origin, error_response, session_guard
 from bot.web.gateway.i18n import message
-from bot.web.gateway.privacy import mask
 from bot.web.gateway.rasa_client import RasaClient, RasaUnavailable
 from bot.web.gateway.ratelimit import RateLimiter
 from bot.web.gateway.validation import InputError, check_session, check_text, read_body
@@ -40,10 +40,10 @@ async def chat(request: Request) -> JSONResponse:
     lang = reply_language(header=header)
     question = None
     try:
-        check_origin(request)
         data, refused = await read_body(request)
         lang = reply_language(data.get("text"), data.get("lang"), header=header)
-        await address_guard(request, "chat")
+        await address_guard(request, "chat")  # first: refused requests count too
+        check_origin(request)
         if refused:
             raise refused
         text = check_text(data.get("text"))
@@ -76,7 +76,8 @@ async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 def install(app: FastAPI, rasa: RasaClient | None = None, limiter: RateLimiter | None = None) -> None:
-    """Add the residents' routes to the web app: town page, /api/chat, /api/feedback, /healthz, /static."""
+    """Add the residents' routes to the web app: town page, /api/chat, /api/feedback, /api/forget, /healthz,
+    /static."""
     app.state.rasa = rasa or RasaClient()
     app.state.limiter = limiter or RateLimiter()
     app.state.asset_version = asset_version()
@@ -84,5 +85,6 @@ def install(app: FastAPI, rasa: RasaClient | None = None, limiter: RateLimiter |
     app.add_api_route("/healthz", health, methods=["GET"])
     app.add_api_route("/api/chat", chat, methods=["POST"])
     app.include_router(feedback.router)
+    app.include_router(forget.router)  # /api/forget, /api/privacy
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_exception_handler(Exception, unexpected_error)

@@ -7,7 +7,9 @@ import re
 import unicodedata
 from typing import Any
 
+import anyio
 from fastapi import Request
+from starlette.requests import ClientDisconnect
 
 from bot import settings
 
@@ -33,21 +35,34 @@ class InputError(Exception):
 
 
 async def read_json(request: Request) -> dict[str, Any]:
-    """The request's JSON object (415, 413 or 400 otherwise)."""
+    """The request's JSON object (415, 413, 408 or 400 otherwise; never an exception of another kind).
+
+    The body is refused by its declared length before it is read, read up to MAX_BODY_BYTES within
+    settings.BODY_TIMEOUT seconds, and nesting too deep for the parser (`[` thousands of times) is a 400.
+    """
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/json":
         raise InputError(415, "bad_content_type")
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
         raise InputError(413, "too_large")
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY_BYTES:
-            raise InputError(413, "too_large")
+    body = bytearray()
+    with anyio.move_on_after(settings.BODY_TIMEOUT):
+        try:
+            async for chunk in request.stream():
+                body += chunk
+                if len(body) > MAX_BODY_BYTES:
+                    raise InputError(413, "too_large")
+        except ClientDisconnect as err:  # gone mid-body: nobody reads the answer, but no traceback either
+            raise InputError(400, "bad_json") from err
+        return _parse(bytes(body))
+    raise InputError(408, "too_slow")
+
+
+def _parse(body: bytes) -> dict[str, Any]:
     try:
         data = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as err:
+    except (UnicodeDecodeError, ValueError, RecursionError) as err:  # RecursionError: nested too deep
         raise InputError(400, "bad_json") from err
     if not isinstance(data, dict):
         raise InputError(400, "bad_json")
@@ -55,7 +70,11 @@ async def read_json(request: Request) -> dict[str, Any]:
 
 
 async def read_body(request: Request) -> tuple[dict[str, Any], InputError | None]:
-    """read_json() that hands back its refusal instead of raising it (so the request is still counted)."""
+    """read_json() that hands back its refusal instead of raising it (so the request is still counted).
+
+    Callers count the request against the address's rate limit before acting on the refusal, or on anything
+    else (origin, fields): every request counts, well-formed or not.
+    """
     try:
         return await read_json(request), None
     except InputError as err:

@@ -15,6 +15,10 @@
   var MAX_HISTORY = 120;
   var TIMEOUT_MS = 30000;
   var KEY = "zhitang-assistant:";
+  /* This browser keeps its copy of a conversation (masked text only) this long; the server's retention is
+     ZHITANG_RETENTION_DAYS (GET /api/privacy; bot/web/gateway/forget.py BROWSER_DAYS is this number). */
+  var HISTORY_DAYS = 30;
+  var DAY_MS = 24 * 3600 * 1000;
 
   var TEXT = {
     zh: {
@@ -33,6 +37,20 @@
       langButton: "English",
       langLabel: "Switch to English",
       privacy: "请勿输入身份证号、手机号、银行卡号等个人信息。",
+      privacyMore: "隐私说明",
+      privacyMoreLabel: "隐私说明：保存什么、保存多久、如何删除",
+      privacyKept: "保存什么：您的提问和小助手的回答、您的评价，以及小助手答不上的问题(供工作人员改进服务)。",
+      privacyMasked: "身份证号、手机号和银行卡号在保存前会被遮盖，例如 138****5678。",
+      privacyDays: "保存多久：服务器上的记录{days}天后自动删除；本浏览器里的记录{local}天后清除。",
+      privacyDaysUnknown: "保存多久：服务器上的记录到期自动删除；本浏览器里的记录{local}天后清除。",
+      privacyDelete: "如何删除：点上方的“清除记录”，这次对话会立即从服务器和本浏览器删除。",
+      forget: "清除记录",
+      forgetLabel: "清除记录：从服务器和本浏览器删除这次对话",
+      forgetAsk: "删除这次对话吗？服务器和本浏览器上的记录都会删除，无法恢复。",
+      forgetYes: "删除",
+      forgetNo: "取消",
+      forgotten: "这次对话的记录已删除。",
+      forgetFailed: "记录没有删除成功，请稍后再试。",
       log: "对话记录",
       you: "您说：",
       bot: "小助手说：",
@@ -67,6 +85,22 @@
       langButton: "中文",
       langLabel: "切换到中文",
       privacy: "Please do not enter personal details such as ID, phone or bank card numbers.",
+      privacyMore: "Privacy",
+      privacyMoreLabel: "Privacy notice: what is kept, for how long, how to delete it",
+      privacyKept:
+        "What is kept: your questions and the assistant's answers, your ratings, and the questions it could not answer (for staff to improve the service).",
+      privacyMasked: "ID, mobile and bank card numbers are masked before anything is kept, e.g. 138****5678.",
+      privacyDays: "For how long: deleted from the server automatically after {days} days; this browser's copy after {local} days.",
+      privacyDaysUnknown:
+        "For how long: deleted from the server automatically when the retention period ends; this browser's copy after {local} days.",
+      privacyDelete: "How to delete: press “Delete chat” above: this conversation is deleted from the server and this browser at once.",
+      forget: "Delete chat",
+      forgetLabel: "Delete my conversation from the server and this browser",
+      forgetAsk: "Delete this conversation? It is deleted from the server and from this browser, and cannot be restored.",
+      forgetYes: "Delete",
+      forgetNo: "Cancel",
+      forgotten: "Your conversation has been deleted.",
+      forgetFailed: "The conversation was not deleted. Please try again later.",
       log: "Conversation",
       you: "You said:",
       bot: "Assistant said:",
@@ -104,6 +138,31 @@
       /* the conversation still works, it is just not kept */
     }
   }
+  function drop(name) {
+    try {
+      window.localStorage.removeItem(KEY + name);
+    } catch (e) {
+      /* nothing was kept */
+    }
+  }
+  /* The gateway masks ID, bank-card and mobile numbers (bot/privacy.py) and sends its copy back. When
+     it could not be reached, the widget masks any run of 11 or more digits itself before keeping the words. */
+  function maskNumbers(text) {
+    return String(text).replace(/\d(?:[ -]?[0-9Xx]){10,}/g, function (run) {
+      var chars = run.replace(/[^0-9Xx]/g, "");
+      return chars.slice(0, 3) + "*".repeat(chars.length - 7) + chars.slice(-4);
+    });
+  }
+  /* The history this browser may still keep: messages younger than HISTORY_DAYS (older copies had no time:
+     they count from now). */
+  function freshHistory(items) {
+    var now = Date.now();
+    return items.filter(function (item) {
+      if (!item || typeof item !== "object") return false;
+      if (typeof item.at !== "number") item.at = now;
+      return now - item.at < HISTORY_DAYS * DAY_MS;
+    });
+  }
   function newSessionId() {
     var bytes = new Uint8Array(16);
     window.crypto.getRandomValues(bytes);
@@ -132,12 +191,20 @@
     session: load("session", null),
     history: load("history", []),
     busy: false,
+    retentionDays: 0, // how long the server keeps conversations, once GET /api/privacy said it
   };
   if (typeof state.session !== "string" || !/^[A-Za-z0-9_-]{8,64}$/.test(state.session)) {
     state.session = newSessionId();
     save("session", state.session);
   }
   if (!Array.isArray(state.history)) state.history = [];
+  var fresh = freshHistory(state.history);
+  if (state.history.length && !fresh.length) {
+    state.session = newSessionId(); // the whole conversation expired: the next one starts afresh
+    save("session", state.session);
+  }
+  if (state.history.length) save("history", fresh);
+  state.history = fresh;
 
   function t(key) {
     return TEXT[state.lang][key];
@@ -247,12 +314,53 @@
   var newButton = button("zt-tool zt-new", "", function () {
     newConversation();
   });
+  var forgetButton = button("zt-tool zt-forget", "", function () {
+    askToForget();
+  });
+  forgetButton.setAttribute("aria-controls", "zt-confirm");
+  forgetButton.setAttribute("aria-expanded", "false");
   toolbar.appendChild(elderButton);
   toolbar.appendChild(langButton);
   toolbar.appendChild(newButton);
+  toolbar.appendChild(forgetButton);
+
+  /* "Delete this conversation?" under the toolbar: yes deletes it on the server, then here. */
+  var confirmBox = el("div", "zt-confirm");
+  confirmBox.id = "zt-confirm";
+  confirmBox.hidden = true;
+  confirmBox.setAttribute("role", "group");
+  confirmBox.setAttribute("aria-labelledby", "zt-confirm-text");
+  var confirmText = el("p", "zt-confirm-text");
+  confirmText.id = "zt-confirm-text";
+  var confirmYes = button("zt-confirm-yes", "", function () {
+    forgetConversation();
+  });
+  var confirmNo = button("zt-confirm-no", "", function () {
+    hideConfirm();
+  });
+  confirmBox.appendChild(confirmText);
+  confirmBox.appendChild(confirmYes);
+  confirmBox.appendChild(confirmNo);
 
   var privacy = el("p", "zt-privacy");
   privacy.id = "zt-privacy";
+  var privacyText = el("span", "zt-privacy-text");
+  privacyText.id = "zt-privacy-text";
+  var privacyToggle = button("zt-privacy-toggle", "", function () {
+    showPrivacy(privacyNotice.hidden);
+  });
+  privacyToggle.setAttribute("aria-expanded", "false");
+  privacyToggle.setAttribute("aria-controls", "zt-privacy-notice");
+  privacy.appendChild(privacyText);
+  privacy.appendChild(document.createTextNode(" "));
+  privacy.appendChild(privacyToggle);
+  /* The privacy notice, folded: what is kept, for how long, masking, how to delete. */
+  var privacyNotice = el("div", "zt-privacy-notice");
+  privacyNotice.id = "zt-privacy-notice";
+  privacyNotice.hidden = true;
+  privacyNotice.setAttribute("role", "region");
+  var privacyList = el("ul");
+  privacyNotice.appendChild(privacyList);
 
   var log = el("div", "zt-log");
   log.setAttribute("role", "log");
@@ -280,7 +388,7 @@
   input.id = "zt-input";
   input.rows = 2;
   input.maxLength = MAX_CHARS;
-  input.setAttribute("aria-describedby", "zt-privacy zt-counter");
+  input.setAttribute("aria-describedby", "zt-privacy-text zt-counter");
   var counter = el("span", "zt-counter");
   counter.id = "zt-counter";
   var sendButton = el("button", "zt-send");
@@ -294,7 +402,9 @@
 
   panel.appendChild(header);
   panel.appendChild(toolbar);
+  panel.appendChild(confirmBox);
   panel.appendChild(privacy);
+  panel.appendChild(privacyNotice);
   panel.appendChild(log);
   panel.appendChild(typing);
   panel.appendChild(form);
@@ -317,7 +427,16 @@
     elderButton.setAttribute("aria-pressed", state.elder ? "true" : "false");
     newButton.textContent = t("newChat");
     newButton.setAttribute("aria-label", t("newChatLabel"));
-    privacy.textContent = t("privacy");
+    forgetButton.textContent = t("forget");
+    forgetButton.setAttribute("aria-label", t("forgetLabel"));
+    confirmText.textContent = t("forgetAsk");
+    confirmYes.textContent = t("forgetYes");
+    confirmNo.textContent = t("forgetNo");
+    privacyText.textContent = t("privacy");
+    privacyToggle.textContent = t("privacyMore");
+    privacyToggle.setAttribute("aria-label", t("privacyMoreLabel"));
+    privacyNotice.setAttribute("aria-label", t("privacyMoreLabel"));
+    renderPrivacy();
     log.setAttribute("aria-label", t("log"));
     toolbar.setAttribute("aria-label", t("title"));
     typingText.textContent = t("typing");
@@ -432,6 +551,7 @@
   }
 
   function remember(item) {
+    item.at = Date.now();
     state.history.push(item);
     if (state.history.length > MAX_HISTORY) state.history = state.history.slice(-MAX_HISTORY);
     save("history", state.history);
@@ -530,7 +650,7 @@
       var message = typeof data.message === "string" && data.message ? data.message : t("unavailable");
       if (result.status === 503 || result.status === 0) {
         if (mine) {
-          var kept = shown || data.question || text;
+          var kept = shown || data.question || maskNumbers(text); // only masked words are kept
           mine.body.textContent = kept;
           remember({ role: "user", text: kept });
         }
@@ -590,6 +710,82 @@
     updateCounter();
     greet();
     input.focus();
+  }
+
+  /* ---------- privacy: the notice, deleting the conversation ---------- */
+  function renderPrivacy() {
+    var local = state.retentionDays ? Math.min(HISTORY_DAYS, state.retentionDays) : HISTORY_DAYS;
+    var days = state.retentionDays
+      ? t("privacyDays").replace("{days}", state.retentionDays)
+      : t("privacyDaysUnknown");
+    privacyList.textContent = "";
+    [t("privacyKept"), t("privacyMasked"), days.replace("{local}", local), t("privacyDelete")].forEach(function (line) {
+      privacyList.appendChild(el("li", null, line));
+    });
+  }
+
+  function showPrivacy(open) {
+    privacyNotice.hidden = !open;
+    privacyToggle.setAttribute("aria-expanded", open ? "true" : "false");
+    if (open && !state.retentionDays) {
+      // how long the server keeps conversations (ZHITANG_RETENTION_DAYS)
+      fetch(GATEWAY + "/api/privacy", { credentials: "omit", headers: { Accept: "application/json" } })
+        .then(function (response) {
+          return response.ok ? response.json() : {};
+        })
+        .then(function (data) {
+          if (data && typeof data.retention_days === "number" && data.retention_days > 0) {
+            state.retentionDays = data.retention_days;
+            renderPrivacy();
+          }
+        })
+        .catch(function () {
+          /* the notice says "when the retention period ends" */
+        });
+    }
+  }
+
+  function askToForget() {
+    confirmBox.hidden = false;
+    forgetButton.setAttribute("aria-expanded", "true");
+    confirmNo.focus(); // the safe choice has the focus; the question is read with it (aria-labelledby)
+  }
+
+  function hideConfirm() {
+    confirmBox.hidden = true;
+    forgetButton.setAttribute("aria-expanded", "false");
+    confirmYes.disabled = false;
+    forgetButton.focus();
+  }
+
+  /* Delete this conversation on the server (tracker, feedback), then here; a new conversation starts. If the
+     server could not delete it, everything stays as it was, so the resident can try again. */
+  function forgetConversation() {
+    if (state.busy) return Promise.resolve();
+    state.busy = true;
+    confirmYes.disabled = true;
+    return post("/api/forget", { session: state.session, lang: state.lang }).then(function (result) {
+      state.busy = false;
+      var data = result.data || {};
+      hideConfirm();
+      if (result.status !== 200) {
+        // refused (too fast, …): the gateway says why; the server or network down: "not deleted, try again"
+        var refused = result.status >= 400 && result.status < 500 && typeof data.message === "string";
+        notice(refused && data.message ? data.message : t("forgetFailed"));
+        return;
+      }
+      drop("history");
+      drop("session");
+      state.history = [];
+      state.session = newSessionId();
+      save("session", state.session);
+      log.textContent = "";
+      input.value = "";
+      updateCounter();
+      notice(typeof data.message === "string" && data.message ? data.message : t("forgotten"));
+      input.focus();
+      return greet();
+    });
   }
 
   function setLang(lang) {
@@ -662,7 +858,8 @@
   panel.addEventListener("keydown", function (event) {
     if (event.key === "Escape") {
       event.preventDefault();
-      setOpen(false);
+      if (!confirmBox.hidden) hideConfirm(); // Escape first cancels "delete this conversation?"
+      else setOpen(false);
     }
   });
 
@@ -712,6 +909,10 @@
     },
     setElder: setElder,
     setLang: setLang,
+    /* Delete this conversation on the server and in this browser (as the "Delete chat" button does). */
+    forget: function () {
+      return forgetConversation();
+    },
   };
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
