@@ -18,6 +18,7 @@ from kb.db import create_schema, session_factory
 from kb.search import KnowledgeIndex
 from kb.shape import EntryData
 from kb.source import load_checked
+from tests.trackers import tracker_dict
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE_DIR = ROOT / "kb" / "source"
@@ -94,22 +95,6 @@ def make_tracker() -> Callable[..., Tracker]:
         all_slots = {"language": "zh", "topic": None, "fact": None, **(slots or {})}
         # As in Rasa: the LanguageDetector's entity fills the `language` slot before any action runs.
         all_slots["language"] = message_language(text) or all_slots["language"]
-        return Tracker.from_dict(
-            {
-                "sender_id": "test-user",
-                "slots": all_slots,
-                "latest_message": {
-                    "text": text,
-                    "intent": {"name": intent, "confidence": confidence} if intent else {},
-                    "intent_ranking": ranking,
-                    "entities": [],
-                },
-                "events": [],
-                "paused": False,
-                "followup_action": None,
-                "active_loop": {},
-                "latest_action_name": "action_listen",
-            }
-        )
+        return Tracker.from_dict(tracker_dict(text, intent, confidence, ranking, all_slots))
 
     return _make

@@ -6,6 +6,8 @@ import re
 import warnings
 from html import unescape
 
+import pytest
+from argon2 import PasswordHasher
 from fastapi import FastAPI
 
 with warnings.catch_warnings():  # Starlette's TestClient nags about httpx; it works as it is
@@ -19,11 +21,34 @@ _META = re.compile(r'<meta name="csrf-token" content="([^"]*)"')
 _FIELD = re.compile(r'name="csrf_token" value="([^"]*)"')
 
 
-class StaffClient:
-    """A TestClient that keeps its cookies, finds the page's CSRF token and signs in like a browser."""
+def admin_app_with(
+    kb_url: str, monkeypatch: pytest.MonkeyPatch, roles: dict[str, str] = ROLES, **settings_values: object
+) -> FastAPI:
+    """A bare FastAPI app with the admin mounted on the test KB, the staff accounts of `roles` (passwords from
+    PASSWORDS), a fixed session key, a fast password hash, and any settings given (ADMIN_LOCK_AFTER=5 …)."""
+    from bot import settings
+    from bot.web.admin import mount
+    from kb import users
+    from kb.db import session_factory
+    from kb.users import create_user
 
-    def __init__(self, app: FastAPI):
-        self.http = TestClient(app, follow_redirects=False)
+    for name, value in {"ADMIN_SECRET_KEY": "test-secret-key", **settings_values}.items():
+        monkeypatch.setattr(settings, name, value)
+    monkeypatch.setattr(users, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))  # fast
+    with session_factory(kb_url)() as session, session.begin():
+        for name, role in roles.items():
+            create_user(session, name, PASSWORDS[name], role)
+    app = FastAPI()
+    mount(app)
+    return app
+
+
+class StaffClient:
+    """A TestClient that keeps its cookies, finds the page's CSRF token and signs in like a browser (from one
+    client address, with any headers it always sends)."""
+
+    def __init__(self, app: FastAPI, address: str = "testclient", headers: dict[str, str] | None = None):
+        self.http = TestClient(app, follow_redirects=False, client=(address, 40000), headers=headers)
 
     def token(self, path: str = "/admin/login") -> str:
         """The CSRF token a page of the admin carries."""

@@ -5,29 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
-from admin_helpers import PASSWORDS, ROLES, StaffClient
-from argon2 import PasswordHasher
+from admin_helpers import StaffClient, admin_app_with
 from fastapi import FastAPI
-
-from bot import settings
-from kb import users
-from kb.db import session_factory
-from kb.users import create_user
 
 
 @pytest.fixture
 def admin_app(kb_url: str, monkeypatch: pytest.MonkeyPatch) -> FastAPI:
     """A bare FastAPI app with the admin mounted on the test KB, and four staff accounts."""
-    monkeypatch.setattr(settings, "ADMIN_SECRET_KEY", "test-secret-key")
-    monkeypatch.setattr(users, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))  # fast
-    with session_factory(kb_url)() as session, session.begin():
-        for name, role in ROLES.items():
-            create_user(session, name, PASSWORDS[name], role)
-    from bot.web.admin import mount
-
-    app = FastAPI()
-    mount(app)
-    return app
+    return admin_app_with(kb_url, monkeypatch)
 
 
 @pytest.fixture

@@ -18,18 +18,7 @@ from kb.models import Feedback
 MINE = "a1b2c3d4e5f6a7b8"
 THEIRS = "f0e1d2c3b4a59687"
 
-_metadata = sa.MetaData()
-EVENTS = sa.Table(  # Rasa 3.6's SQLTrackerStore table
-    "events",
-    _metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("sender_id", sa.String(255), nullable=False, index=True),
-    sa.Column("type_name", sa.String(255), nullable=False),
-    sa.Column("timestamp", sa.Float),
-    sa.Column("intent_name", sa.String(255)),
-    sa.Column("action_name", sa.String(255)),
-    sa.Column("data", sa.Text),
-)
+from tests.trackers import EVENTS, EVENTS_METADATA  # noqa: E402
 
 
 def _senders(url: str) -> set[str]:
@@ -45,7 +34,7 @@ def tracker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kb_url: str) -> str
     """A tracker database with two residents' conversations; MINE also left a 👎."""
     url = f"sqlite:///{tmp_path / 'tracker.db'}"
     engine = sa.create_engine(url)
-    _metadata.create_all(engine)
+    EVENTS_METADATA.create_all(engine)
     start = (datetime.now(timezone.utc) - timedelta(hours=2)).timestamp()
     with engine.begin() as connection:
         for sender, question in ((MINE, "我家老人的尊老金怎么领?"), (THEIRS, "医保报销了多少人次?")):

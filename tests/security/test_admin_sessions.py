@@ -9,21 +9,19 @@ from __future__ import annotations
 
 import base64
 import json
-import re
+import sys
 import warnings
+from pathlib import Path
 
 import pytest
-from argon2 import PasswordHasher
 from fastapi import FastAPI
 from itsdangerous import TimestampSigner
 from sqlalchemy import select
 
-from bot import settings
 from bot.web.admin import security
-from kb import users
 from kb.db import session_factory
 from kb.models import StaffUser
-from kb.users import create_user, set_password
+from kb.users import set_password
 
 with warnings.catch_warnings():  # Starlette's TestClient nags about httpx; it works as it is
     warnings.simplefilter("ignore")
@@ -31,28 +29,17 @@ with warnings.catch_warnings():  # Starlette's TestClient nags about httpx; it w
 
 COOKIE = "zhitang_admin"
 SECRET = "test-secret-key"
-PASSWORDS = {"wang": "wang-editor-pw", "boss": "boss-admin-pw"}
 ROLES = {"wang": "editor", "boss": "admin"}
-_TOKEN = re.compile(r'(?:<meta name="csrf-token" content="|name="csrf_token" value=")([^"]*)"')
+# The admin tests' helpers: staff accounts, the admin on a bare app, a browser that handles CSRF.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "admin"))
+from admin_helpers import StaffClient, admin_app_with  # noqa: E402
 
 
-class Browser:
+class Browser(StaffClient):
     """A browser on the admin: keeps its cookies, finds the page's CSRF token, signs in through the form."""
 
-    def __init__(self, app: FastAPI):
-        self.http = TestClient(app, follow_redirects=False)
-
-    def token(self, path: str = "/admin/login") -> str:
-        found = _TOKEN.search(self.http.get(path).text)
-        assert found, f"no CSRF token on {path}"
-        return found.group(1)
-
-    def login(self, username: str, password: str | None = None):
-        data = {"username": username, "password": password or PASSWORDS[username], "csrf_token": self.token()}
-        return self.http.post("/admin/login", data=data)
-
-    def post(self, path: str, data: dict[str, str]):
-        return self.http.post(path, data={**data, "csrf_token": self.token("/admin/")})
+    def post(self, path: str, data: dict | None = None, token_from: str = "/admin/", **kwargs):
+        return super().post(path, data, token_from=token_from, **kwargs)
 
     def cookie(self) -> str:
         """The session cookie as a thief (or a shared computer) would keep it."""
@@ -71,16 +58,7 @@ def signed_in_with(app: FastAPI, cookie: str) -> bool:
 @pytest.fixture
 def admin_app(kb_url: str, monkeypatch: pytest.MonkeyPatch) -> FastAPI:
     """The admin alone on a bare app over the test KB, with an editor (wang) and an admin (boss)."""
-    monkeypatch.setattr(settings, "ADMIN_SECRET_KEY", SECRET)
-    monkeypatch.setattr(users, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))  # fast
-    with session_factory(kb_url)() as session, session.begin():
-        for name, role in ROLES.items():
-            create_user(session, name, PASSWORDS[name], role)
-    from bot.web.admin import mount
-
-    app = FastAPI()
-    mount(app)
-    return app
+    return admin_app_with(kb_url, monkeypatch, ROLES, ADMIN_SECRET_KEY=SECRET)
 
 
 def signed_in(app: FastAPI, username: str) -> Browser:

@@ -26,6 +26,7 @@ from bot import settings
 from bot.ops import launcher
 from bot.ops.scaled import ScaledStack, write_scaled_endpoints
 from bot.web.gateway.rasa_client import WEBHOOK, RasaClient
+from tests.trackers import tracker_dict
 
 ROOT = launcher.ROOT
 SECRET = "test-action-secret-3f9a1c"
@@ -39,21 +40,7 @@ def forged_call(text: str = FORGED_QUESTION) -> dict:
         "sender_id": "someone-else",
         "version": "3.6.21",
         "domain": {},
-        "tracker": {
-            "sender_id": "someone-else",
-            "slots": {"language": "zh"},
-            "latest_message": {
-                "text": text,
-                "intent": {"name": "nlu_fallback", "confidence": 0.1},
-                "intent_ranking": [],
-                "entities": [],
-            },
-            "events": [],
-            "paused": False,
-            "followup_action": None,
-            "active_loop": {},
-            "latest_action_name": "action_listen",
-        },
+        "tracker": tracker_dict(text, "nlu_fallback", 0.1, [], {"language": "zh"}, sender="someone-else"),
     }
 
 
@@ -223,26 +210,24 @@ def test_a_secret_set_in_the_environment_wins_over_the_file(tmp_path: Path):
 # --- Gateway → Rasa --------------------------------------------------------------------------------------------
 
 
-@respx.mock
+async def _headers_the_gateway_sends(monkeypatch: pytest.MonkeyPatch, token: str) -> dict[str, str]:
+    """The headers of the gateway's request to Rasa's REST channel, with ZHITANG_RASA_TOKEN set to `token`."""
+    monkeypatch.setattr(settings, "RASA_TOKEN", token, raising=False)
+    with respx.mock:
+        route = respx.post("http://rasa.test" + WEBHOOK).respond(json=[{"text": "好的"}])
+        client = RasaClient(base_url="http://rasa.test")
+        try:
+            await client.send("s1", "你好")
+        finally:
+            await client.aclose()
+        return dict(route.calls.last.request.headers)
+
+
 async def test_the_gateway_sends_the_rasa_token_when_one_is_configured(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setattr(settings, "RASA_TOKEN", "rasa-token-xyz", raising=False)
-    route = respx.post("http://rasa.test" + WEBHOOK).respond(json=[{"text": "好的"}])
-    client = RasaClient(base_url="http://rasa.test")
-    try:
-        await client.send("s1", "你好")
-    finally:
-        await client.aclose()
-    assert route.calls.last.request.headers["Authorization"] == "Bearer rasa-token-xyz"
+    headers = await _headers_the_gateway_sends(monkeypatch, "rasa-token-xyz")
+    assert headers["authorization"] == "Bearer rasa-token-xyz"
 
 
-@respx.mock
 async def test_without_a_token_the_gateway_sends_no_authorization(monkeypatch: pytest.MonkeyPatch):
     """Local mode (`make run`): Rasa's channel is open on 127.0.0.1, nothing to send."""
-    monkeypatch.setattr(settings, "RASA_TOKEN", "", raising=False)
-    route = respx.post("http://rasa.test" + WEBHOOK).respond(json=[{"text": "好的"}])
-    client = RasaClient(base_url="http://rasa.test")
-    try:
-        await client.send("s1", "你好")
-    finally:
-        await client.aclose()
-    assert "Authorization" not in route.calls.last.request.headers
+    assert "authorization" not in await _headers_the_gateway_sends(monkeypatch, "")

@@ -30,19 +30,7 @@ NOW = datetime.now(timezone.utc)
 OLD = NOW - timedelta(days=181)  # one day past the default retention of 180 days
 RECENT = NOW - timedelta(days=179)
 
-# Rasa 3.6's SQLTrackerStore.SQLEvent, column for column.
-_metadata = sa.MetaData()
-EVENTS = sa.Table(
-    "events",
-    _metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("sender_id", sa.String(255), nullable=False, index=True),
-    sa.Column("type_name", sa.String(255), nullable=False),
-    sa.Column("timestamp", sa.Float),
-    sa.Column("intent_name", sa.String(255)),
-    sa.Column("action_name", sa.String(255)),
-    sa.Column("data", sa.Text),
-)
+from tests.trackers import EVENTS, EVENTS_METADATA  # noqa: E402
 
 
 def add_conversation(url: str, sender: str, when: datetime, *questions: str) -> None:
@@ -108,7 +96,7 @@ def tracker_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     """An empty tracker database with Rasa's `events` table; the gateway and the purge are pointed at it."""
     url = f"sqlite:///{tmp_path / 'tracker.db'}"
     engine = sa.create_engine(url)
-    _metadata.create_all(engine)
+    EVENTS_METADATA.create_all(engine)
     engine.dispose()
     monkeypatch.setattr(settings, "TRACKER_DATABASE_URL", url, raising=False)
     return url

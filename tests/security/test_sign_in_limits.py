@@ -10,13 +10,13 @@
 
 from __future__ import annotations
 
-import re
+import sys
 import warnings
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 import uvicorn
-from argon2 import PasswordHasher
 from fastapi import FastAPI
 from sqlalchemy import select
 from starlette.requests import Request
@@ -36,51 +36,37 @@ from kb.users import UserError, create_user, set_password
 
 with warnings.catch_warnings():  # Starlette's TestClient nags about httpx; it works as it is
     warnings.simplefilter("ignore")
-    from starlette.testclient import TestClient
 
-PASSWORDS = {"wang": "wang-editor-pw", "boss": "boss-admin-pw"}
 ROLES = {"wang": "editor", "boss": "admin"}
+# The admin tests' helpers: staff accounts, the admin on a bare app, a browser that handles CSRF.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "admin"))
+from admin_helpers import StaffClient, admin_app_with  # noqa: E402
+
 WRONG = "not-the-password"
-_TOKEN = re.compile(r'(?:<meta name="csrf-token" content="|name="csrf_token" value=")([^"]*)"')
 
 
-class Browser:
-    """A browser on the admin from one address: keeps its cookies, sends the page's CSRF token."""
+class Browser(StaffClient):
+    """A browser on the admin from one address (behind a proxy, with the address it claims to forward)."""
 
     def __init__(self, app: ASGIApp, address: str = "203.0.113.10", forwarded_for: str | None = None):
-        headers = {"X-Forwarded-For": forwarded_for} if forwarded_for else None
-        self.http = TestClient(app, follow_redirects=False, client=(address, 40000), headers=headers)
+        super().__init__(app, address, {"X-Forwarded-For": forwarded_for} if forwarded_for else None)  # type: ignore[arg-type]
 
-    def token(self, path: str = "/admin/login") -> str:
-        found = _TOKEN.search(self.http.get(path).text)
-        assert found, f"no CSRF token on {path}"
-        return found.group(1)
-
-    def login(self, username: str, password: str | None = None):
-        data = {"username": username, "password": password or PASSWORDS[username], "csrf_token": self.token()}
-        return self.http.post("/admin/login", data=data)
-
-    def post(self, path: str, data: dict[str, str]):
-        return self.http.post(path, data={**data, "csrf_token": self.token("/admin/")})
+    def post(self, path: str, data: dict | None = None, token_from: str = "/admin/", **kwargs):
+        return super().post(path, data, token_from=token_from, **kwargs)
 
 
 @pytest.fixture
 def admin_app(kb_url: str, monkeypatch: pytest.MonkeyPatch) -> FastAPI:
     """The admin alone on a bare app over the test KB, with an editor (wang) and an admin (boss)."""
-    monkeypatch.setattr(settings, "ADMIN_SECRET_KEY", "test-secret-key")
-    monkeypatch.setattr(settings, "ADMIN_LOGIN_LIMIT", "10/minute")
-    monkeypatch.setattr(settings, "ADMIN_LOCK_AFTER", 5)
-    monkeypatch.setattr(settings, "ADMIN_LOCK_SECONDS", 60)
-    monkeypatch.setattr(settings, "ADMIN_LOCK_MAX_SECONDS", 3600)
-    monkeypatch.setattr(users, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))  # fast
-    with session_factory(kb_url)() as session, session.begin():
-        for name, role in ROLES.items():
-            create_user(session, name, PASSWORDS[name], role)
-    from bot.web.admin import mount
-
-    app = FastAPI()
-    mount(app)
-    return app
+    return admin_app_with(
+        kb_url,
+        monkeypatch,
+        ROLES,
+        ADMIN_LOGIN_LIMIT="10/minute",
+        ADMIN_LOCK_AFTER=5,
+        ADMIN_LOCK_SECONDS=60,
+        ADMIN_LOCK_MAX_SECONDS=3600,
+    )
 
 
 @pytest.fixture

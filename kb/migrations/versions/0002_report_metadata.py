@@ -1,9 +1,4 @@
-"""Report metadata (year, title) and the contact entry, so no year or entry id is written in the logic.
-
-Revision ID: 0002
-Revises: 0001
-Create Date: 2026-12-01 04:20:00
-"""
+"""Report metadata (year, title) and the contact entry, so no year or entry id is written in the logic."""
 
 from __future__ import annotations
 
@@ -14,8 +9,6 @@ from alembic import op
 
 revision: str = "0002"
 down_revision: str | Sequence[str] | None = "0001"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

@@ -1,9 +1,4 @@
-"""Entries' situations: how residents describe the need without naming the service (search, NLU examples).
-
-Revision ID: 0003
-Revises: 0002
-Create Date: 2026-12-01 04:45:00
-"""
+"""Entries' situations: how residents describe the need without naming the service (search, NLU examples)."""
 
 from __future__ import annotations
 
@@ -14,8 +9,6 @@ from alembic import op
 
 revision: str = "0003"
 down_revision: str | Sequence[str] | None = "0002"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 COLUMNS = ("situations_zh", "situations_en")
 

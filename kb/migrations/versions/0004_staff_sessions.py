@@ -3,10 +3,6 @@
 staff_user.session_version (a session cookie is valid only for the version it was issued under: sign-out, a
 password change, a role change and deactivation raise it), failed_logins (failures in a row) and locked_until
 (sign-in refused until then).
-
-Revision ID: 0004
-Revises: 0003
-Create Date: 2026-12-08 09:00:00
 """
 
 from __future__ import annotations
@@ -18,8 +14,6 @@ from alembic import op
 
 revision: str = "0004"
 down_revision: str | Sequence[str] | None = "0003"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def _columns() -> list[sa.Column]:

@@ -1,9 +1,4 @@
-"""Audit of conversations deleted by staff: session_deletion (who deleted which session when, and how much).
-
-Revision ID: 0005
-Revises: 0004
-Create Date: 2026-12-08 12:00:00
-"""
+"""Audit of conversations deleted by staff: session_deletion (who deleted which session when, and how much)."""
 
 from __future__ import annotations
 
@@ -14,8 +9,6 @@ from alembic import op
 
 revision: str = "0005"
 down_revision: str | Sequence[str] | None = "0004"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 TABLE = "session_deletion"
 
