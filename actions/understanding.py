@@ -166,9 +166,13 @@ def courtesy_rest(message: str) -> str:
 def without_time_and_place(text: str) -> str:
     """The text without its years, comparisons and other towns ("Is that better than Kunshan?" -> "Is that"),
     so a follow-up that only adds them keeps the previous topic."""
-    for pattern in (_YEAR, _YEAR_CN, *_RELATIVE_RE.values(), _CHANGE, _OTHER_PLACE, _TOWN):
+    for pattern in (_COMPARED_PLACE, _YEAR, _YEAR_CN, *_RELATIVE_RE.values(), _CHANGE, _OTHER_PLACE, _TOWN):
         text = pattern.sub(" ", text)
-    return re.sub(r"\b(than|better|worse|higher|lower|bigger|smaller|[A-Z][a-z]+)\b", " ", text)
+    return re.sub(r"\b(than|better|worse|higher|lower|bigger|smaller)\b", " ", text, flags=re.I)
+
+
+# The place a comparison names ("than Kunshan", "比昆山"): only that name, not every capitalised word.
+_COMPARED_PLACE = re.compile(r"\b(?:than|with|versus|vs\.?)\s+[A-Z][a-z]+\b|比[\u4e00-\u9fff]{2}(?=多|少|高|低|好|差)")
 
 
 def years_asked(text: str, today: date | None = None) -> list[int]:

@@ -103,3 +103,13 @@ def test_numbers_stated_and_figures():
 @pytest.mark.parametrize("text", ["15分钟医保服务圈是什么", "What is 跨村通办?", "tell me about the day care centres"])
 def test_what_is(text):
     assert understand(text, TODAY).what_is
+
+
+@pytest.mark.parametrize(
+    "text, topicless",
+    [("Is that better than Kunshan?", True), ("what about 2024?", True), ("What about Changtong?", False)],
+)
+def test_only_the_compared_place_and_the_year_are_cut_from_a_follow_up(text, topicless):
+    from actions.answering import is_topicless
+
+    assert is_topicless(text) is topicless
