@@ -70,6 +70,17 @@ def index(kb_url: str) -> KnowledgeIndex:
 
 
 @pytest.fixture
+def staff_fact() -> dict[str, Any]:
+    """A fact only staff know (when the allowance is paid), as the admin form or an import gives it."""
+    return {
+        "kind": "statement",
+        "zh": "尊老金每月10日前发到老人的社保卡上。",
+        "en": "The allowance reaches the senior's social security card by the 10th of each month.",
+        "keywords": {"zh": ["什么时候发", "几号"], "en": ["when", "which day"]},
+    }
+
+
+@pytest.fixture
 def dispatcher() -> CollectingDispatcher:
     return CollectingDispatcher()
 

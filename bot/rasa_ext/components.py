@@ -26,6 +26,9 @@ from rasa.utils.tensorflow.constants import ENTITY_RECOGNITION
 from bot.language import message_language
 from bot.rewrite import Rewriter
 
+#: A component's settings from config.yml (the type Rasa's GraphComponent methods take).
+Config = dict[str, Any]
+
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\ufeff]")
 
 
@@ -58,11 +61,7 @@ class ZhitangTokenizer(JiebaTokenizer):
 
     @classmethod
     def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
+        cls, config: Config, model_storage: ModelStorage, resource: Resource, execution_context: ExecutionContext
     ) -> ZhitangTokenizer:
         """A new tokenizer with the user dictionary and the rewrite tables of the build folder."""
         tokenizer = super().create(config, model_storage, resource, execution_context)
@@ -72,7 +71,7 @@ class ZhitangTokenizer(JiebaTokenizer):
     @classmethod
     def load(
         cls,
-        config: dict[str, Any],
+        config: Config,
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
@@ -184,11 +183,7 @@ class LanguageDetector(GraphComponent):
 
     @classmethod
     def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
+        cls, config: Config, model_storage: ModelStorage, resource: Resource, execution_context: ExecutionContext
     ) -> LanguageDetector:
         """A new detector with the names of `dictionary_path` (none when it is not set)."""
         folder = config.get("dictionary_path")
@@ -197,14 +192,9 @@ class LanguageDetector(GraphComponent):
 
     @classmethod
     def load(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-        **kwargs: Any,
+        cls, config: Config, model_storage: ModelStorage, resource: Resource, execution_context: ExecutionContext
     ) -> LanguageDetector:
-        """The detector with the names kept in the model."""
+        """The detector with the names kept in the model (Rasa passes a load only the arguments it names)."""
         try:
             with model_storage.read_from(resource) as folder:
                 names = cls._read_names(Path(folder))

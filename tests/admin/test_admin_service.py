@@ -177,15 +177,9 @@ def test_report_quotes_cannot_be_edited(kb_url):
             update_fact(session, fact.id, {"quote": "发放尊老金"}, 1, "wang")
 
 
-def test_a_staff_fact_says_who_added_it_and_when(kb_url):
-    fact_data = {
-        "kind": "statement",
-        "zh": "尊老金每月10日前发到老人的社保卡上。",
-        "en": "The allowance reaches the senior's social security card by the 10th of each month.",
-        "keywords": {"zh": ["什么时候发", "几号"], "en": ["when", "which day"]},
-    }
+def test_a_staff_fact_says_who_added_it_and_when(kb_url, staff_fact):
     with session_factory(kb_url)() as session, session.begin():
-        fact = add_staff_fact(session, "elder_allowance", fact_data, "wang")
+        fact = add_staff_fact(session, "elder_allowance", staff_fact, "wang")
         assert fact.key == "staff_1"
     with session_factory(kb_url)() as session:
         fact = session.scalar(select(Fact).where(Fact.entry_id == "elder_allowance", Fact.key == "staff_1"))

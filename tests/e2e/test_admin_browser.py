@@ -17,6 +17,7 @@ from kb.db import session_factory
 from kb.edits import restore_revision
 from kb.models import Entry, Revision
 from kb.users import create_user
+from tests.e2e.browser import ask, reopen_on
 
 expect.set_options(timeout=30_000)  # the first answers wait for Rasa's model; nothing here asserts a duration
 
@@ -53,30 +54,10 @@ def page(browser, gateway) -> Iterator[Page]:
     context.close()
 
 
-def ask(page: Page, text: str) -> str:
-    """Type a question in the widget, press Enter, wait for the answer; the last bot message's text."""
-    before = page.locator(".zt-bot").count()
-    page.locator("#zt-input").fill(text)
-    page.locator("#zt-input").press("Enter")
-    expect(page.locator(".zt-bot")).not_to_have_count(before)
-    expect(page.locator(".zt-typing")).to_be_hidden()
-    return page.locator(".zt-bot .zt-text").last.inner_text()
-
-
-def open_widget(page: Page, gateway: str) -> None:
-    """The town page with the chat widget open (it reopens by itself when the conversation was open)."""
-    page.goto(f"{gateway}/")
-    page.wait_for_selector(".zt-launcher:visible, #zt-input:visible")
-    if not page.locator("#zt-input").is_visible():
-        page.locator(".zt-launcher").click()
-    expect(page.locator("#zt-input")).to_be_visible()
-    expect(page.locator(".zt-bot .zt-text").first).to_be_visible()  # the greeting (or the kept conversation)
-
-
 def test_staff_set_office_hours_and_the_bot_answers_with_them(page: Page, gateway: str, editor: str):
     """Sign in, set the elder allowance's office hours, then the widget's answer gives the new hours."""
     # Before: the bot (already running, its KB index loaded) honestly does not know the hours.
-    open_widget(page, gateway)
+    reopen_on(page, gateway)
     answer = ask(page, "尊老金几点上班?")
     assert HOURS_ZH not in answer and "便民服务中心" in answer
 
@@ -105,7 +86,7 @@ def test_staff_set_office_hours_and_the_bot_answers_with_them(page: Page, gatewa
     assert page.errors == []  # the admin works under the gateway's Content-Security-Policy
 
     # After: the next question gets the new hours, with no retraining and no restart.
-    open_widget(page, gateway)
+    reopen_on(page, gateway)
     answer = ask(page, "尊老金几点上班?")
     assert HOURS_ZH in answer
     assert "工作人员" in answer  # cited as provided by town staff

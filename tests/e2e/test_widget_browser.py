@@ -7,9 +7,10 @@ import re
 import sqlite3
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from kb.text import has_cjk
+from tests.e2e.browser import ask, open_widget, stored
 
 expect.set_options(timeout=30_000)  # the first answers wait for Rasa's model; nothing here asserts a duration
 
@@ -21,27 +22,6 @@ WATCH_FOR_IMAGES = """() => {
     if (node.nodeType === 1 && (node.tagName === "IMG" || node.querySelector("img"))) window.ztImagesAdded++;
   }))).observe(document.querySelector(".zt-log"), {childList: true, subtree: true});
 }"""
-
-
-def open_widget(page: Page) -> None:
-    """Click the launcher and wait for the greeting with its suggested topics."""
-    page.locator(".zt-launcher").click()
-    expect(page.locator(".zt-bot .zt-chip").first).to_be_visible()
-
-
-def ask(page: Page, text: str) -> str:
-    """Type a question, press Enter, wait for the answer; the last bot message's text."""
-    before = page.locator(".zt-bot").count()
-    page.locator("#zt-input").fill(text)
-    page.locator("#zt-input").press("Enter")
-    expect(page.locator(".zt-bot")).not_to_have_count(before)
-    expect(page.locator(".zt-typing")).to_be_hidden()
-    return page.locator(".zt-bot .zt-text").last.inner_text()
-
-
-def stored(page: Page, name: str):
-    """A value the widget keeps in localStorage."""
-    return json.loads(page.evaluate("(key) => localStorage.getItem(key)", f"zhitang-assistant:{name}") or "null")
 
 
 def test_chinese_question_gets_the_chinese_answer_with_its_source(open_page):

@@ -8,64 +8,15 @@ import json
 import re
 import sqlite3
 import time
-from collections.abc import Iterator
 
-import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
-from bot.ops import launcher
+from tests.e2e.browser import ask, everything_stored, open_widget
 
 expect.set_options(timeout=30_000)  # the first answers wait for Rasa's model; nothing here asserts a duration
 
 QUESTION = "我的手机号13812345678,尊老金发了多少?"
 MASKED = "我的手机号138****5678,尊老金发了多少?"
-
-
-@pytest.fixture(scope="module")
-def gateway(stack, embed_origin, tmp_path_factory) -> Iterator[str]:
-    """The e2e gateway (as tests/e2e/conftest.py starts it), told where the stack's Rasa keeps conversations."""
-    tmp = tmp_path_factory.mktemp("privacy-gateway")
-    port = launcher.free_port()
-    env = launcher.base_env(
-        ZHITANG_ADMIN_SECRET="e2e-test-secret",
-        ZHITANG_RASA_URL=stack.rasa_url,
-        ZHITANG_KB_DATABASE_URL=stack.kb_url,
-        ZHITANG_TRACKER_DATABASE_URL=f"sqlite:///{stack.tracker_db}",
-        ZHITANG_ALLOWED_ORIGINS=embed_origin,
-        ZHITANG_RATE_LIMIT_SESSION="1000/minute",
-        ZHITANG_RATE_LIMIT_ADDRESS="10000/minute",
-    )
-    process = launcher.gateway(port, env, tmp / "gateway.log")
-    process.start()
-    try:
-        try:
-            process.wait_until_up(60)
-        except RuntimeError as err:
-            pytest.fail(str(err))
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.stop()
-
-
-def open_widget(page: Page) -> None:
-    page.locator(".zt-launcher").click()
-    expect(page.locator(".zt-bot .zt-chip").first).to_be_visible()
-
-
-def ask(page: Page, text: str) -> None:
-    before = page.locator(".zt-bot").count()
-    page.locator("#zt-input").fill(text)
-    page.locator("#zt-input").press("Enter")
-    expect(page.locator(".zt-bot")).not_to_have_count(before)
-    expect(page.locator(".zt-typing")).to_be_hidden()
-
-
-def stored(page: Page) -> dict[str, str]:
-    """Everything the widget keeps in localStorage, raw."""
-    return page.evaluate(
-        "() => Object.fromEntries(Object.keys(localStorage).filter((k) => k.startsWith('zhitang-assistant:'))"
-        ".map((k) => [k.split(':')[1], localStorage.getItem(k)]))"
-    )
 
 
 def events_of(stack, session: str) -> int:
@@ -84,9 +35,9 @@ def test_delete_my_conversation_deletes_it_on_the_server_and_in_this_browser(ope
     ask(page, QUESTION)
     page.locator(".zt-bot").last.locator(".zt-down").click()
     expect(page.locator(".zt-bot").last.locator(".zt-feedback-status")).to_contain_text("谢谢")
-    session = json.loads(stored(page)["session"])
+    session = json.loads(everything_stored(page)["session"])
     assert events_of(stack, session) > 0 and feedback_of(stack, session) == 1
-    assert MASKED in stored(page)["history"] and "13812345678" not in json.dumps(stored(page))
+    assert MASKED in everything_stored(page)["history"] and "13812345678" not in json.dumps(everything_stored(page))
 
     forget = page.locator(".zt-forget")
     expect(forget).to_have_text("清除记录")
@@ -106,9 +57,9 @@ def test_delete_my_conversation_deletes_it_on_the_server_and_in_this_browser(ope
         time.sleep(0.2)
     assert events_of(stack, session) == 0, "the tracker store still has the conversation"
     assert feedback_of(stack, session) == 0
-    kept = json.dumps(stored(page), ensure_ascii=False)
+    kept = json.dumps(everything_stored(page), ensure_ascii=False)
     assert session not in kept and "尊老金发了多少" not in kept and "138" not in kept
-    assert json.loads(stored(page)["session"]) != session
+    assert json.loads(everything_stored(page)["session"]) != session
     ask(page, "医保报销了多少人次?")  # the new conversation works
     expect(page.locator(".zt-bot .zt-text").last).to_contain_text("1293")
     assert page.errors == []
@@ -118,7 +69,7 @@ def test_cancel_or_escape_keeps_the_conversation(open_page, stack):
     page = open_page(locale="en-US")
     open_widget(page)
     ask(page, "How much elder allowance was paid?")
-    session = json.loads(stored(page)["session"])
+    session = json.loads(everything_stored(page)["session"])
     page.locator(".zt-forget").click()
     expect(page.locator(".zt-forget")).to_have_attribute("aria-expanded", "true")
     page.locator(".zt-confirm-no").click()
@@ -129,14 +80,14 @@ def test_cancel_or_escape_keeps_the_conversation(open_page, stack):
     expect(page.locator(".zt-confirm")).to_be_hidden()
     expect(page.locator(".zt-panel")).to_be_visible()
     expect(page.locator(".zt-user")).to_have_count(1)
-    assert events_of(stack, session) > 0 and json.loads(stored(page)["session"]) == session
+    assert events_of(stack, session) > 0 and json.loads(everything_stored(page)["session"]) == session
 
 
 def test_when_the_server_cannot_delete_everything_stays_for_another_try(open_page):
     page = open_page(locale="en-US")
     open_widget(page)
     ask(page, "How much elder allowance was paid?")
-    before = stored(page)
+    before = everything_stored(page)
     page.route(
         "**/api/forget",
         lambda route: route.fulfill(
@@ -151,7 +102,7 @@ def test_when_the_server_cannot_delete_everything_stays_for_another_try(open_pag
         "The conversation was not deleted. Please try again later."
     )
     expect(page.locator(".zt-user")).to_have_count(1)
-    assert stored(page) == before
+    assert everything_stored(page) == before
 
 
 def test_the_privacy_notice_is_folded_and_says_what_is_kept_how_long_and_how_to_delete(open_page):
@@ -182,7 +133,7 @@ def test_the_browsers_copy_of_a_conversation_expires_after_30_days(open_page):
     page = open_page(locale="zh-CN")
     open_widget(page)
     ask(page, "尊老金发了多少?")
-    session = json.loads(stored(page)["session"])
+    session = json.loads(everything_stored(page)["session"])
     month_ago = int(time.time() * 1000) - 31 * 24 * 3600 * 1000
     page.evaluate(
         """(at) => { const key = 'zhitang-assistant:history';
@@ -194,7 +145,7 @@ def test_the_browsers_copy_of_a_conversation_expires_after_30_days(open_page):
     page.reload()
     expect(page.locator(".zt-bot .zt-chip").first).to_be_visible()  # greeted afresh (the panel was open)
     expect(page.locator(".zt-user")).to_have_count(0)
-    kept = json.dumps(stored(page), ensure_ascii=False)
+    kept = json.dumps(everything_stored(page), ensure_ascii=False)
     assert "尊老金发了多少" not in kept and session not in kept
 
 
@@ -206,6 +157,6 @@ def test_a_question_sent_while_the_gateway_is_unreachable_is_kept_masked(open_pa
     page.locator("#zt-input").press("Enter")
     expect(page.locator(".zt-notice .zt-text").last).to_contain_text("暂时无法回答")
     expect(page.locator(".zt-user .zt-text").last).to_have_text("我的身份证号320***********1234,尊老金怎么领?")
-    kept = json.dumps(stored(page), ensure_ascii=False)
+    kept = json.dumps(everything_stored(page), ensure_ascii=False)
     assert "320581199001011234" not in kept and "0101" not in kept
     assert "320***********1234" in kept

@@ -121,20 +121,35 @@ async def test_a_signed_in_form_elsewhere_keeps_the_small_cap():
     assert exchange.status == 413
 
 
-async def test_a_body_that_stalls_gets_408_once_the_body_timeout_passes(monkeypatch):
-    monkeypatch.setattr(settings, "BODY_TIMEOUT", 0.3)
+def form_start_then(after: Callable[[], Awaitable[dict]]) -> Callable[[], Awaitable[dict]]:
+    """A client's `receive`: the first bytes of a form body, then whatever `after` gives."""
     sent = False
 
-    async def stall() -> dict:
+    async def receive() -> dict:
         nonlocal sent
         if not sent:
             sent = True
             return {"type": "http.request", "body": b"csrf_token=", "more_body": True}
-        await asyncio.Event().wait()  # the client never sends the rest
-        raise AssertionError("unreachable")
+        return await after()
 
+    return receive
+
+
+async def never() -> dict:
+    """The client never sends the rest."""
+    await asyncio.Event().wait()
+    raise AssertionError("unreachable")
+
+
+async def leave() -> dict:
+    """The client goes away."""
+    return {"type": "http.disconnect"}
+
+
+async def test_a_body_that_stalls_gets_408_once_the_body_timeout_passes(monkeypatch):
+    monkeypatch.setattr(settings, "BODY_TIMEOUT", 0.3)
     started = time.perf_counter()
-    exchange = await Exchange(stall).run(timeout=5.0)
+    exchange = await Exchange(form_start_then(never)).run(timeout=5.0)
     assert exchange.status == 408
     assert 0.3 <= time.perf_counter() - started < 2.0
     assert exchange.app_body is None
@@ -152,16 +167,7 @@ async def test_a_body_dripping_slowly_is_cut_by_the_same_deadline(monkeypatch):
 
 
 async def test_a_client_that_goes_away_mid_body_reaches_nothing():
-    sent = False
-
-    async def leave() -> dict:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": b"csrf_token=", "more_body": True}
-        return {"type": "http.disconnect"}
-
-    exchange = await Exchange(leave).run()
+    exchange = await Exchange(form_start_then(leave)).run()
     assert exchange.app_body is None and exchange.status is None
 
 

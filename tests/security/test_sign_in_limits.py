@@ -279,20 +279,14 @@ STAFF_NAME = "zhang.wei77"
 
 
 async def test_residents_never_see_the_username_of_the_staff_member_behind_a_fact(
-    kb_url, make_tracker, domain, monkeypatch
+    kb_url, make_tracker, domain, monkeypatch, staff_fact
 ):
     from rasa_sdk.executor import CollectingDispatcher
 
     from actions.service import ActionAnswerService, ActionShowSource
 
-    fact = {
-        "kind": "statement",
-        "zh": "尊老金每月10日前发到老人的社保卡上。",
-        "en": "The allowance reaches the senior's social security card by the 10th of each month.",
-        "keywords": {"zh": ["什么时候发", "几号"], "en": ["when", "which day"]},
-    }
     with session_factory(kb_url)() as session, session.begin():
-        key = add_staff_fact(session, "elder_allowance", fact, STAFF_NAME).key
+        key = add_staff_fact(session, "elder_allowance", staff_fact, STAFF_NAME).key
     current_index(kb_url)
     said = []
     for lang, question in (("zh", "尊老金每个月几号发"), ("en", "On which day is the elder allowance paid?")):

@@ -3,6 +3,10 @@
 Revision ID: 0001
 Revises:
 Create Date: 2026-11-26 23:10:24.275868
+
+The columns are written with the small helpers below rather than one ``sa.Column`` a line:
+the same column kinds (an integer key, a timestamp, a bilingual pair) recur in every table.
+``tests/admin/test_admin_migrations.py`` checks the result against the models.
 """
 
 from __future__ import annotations
@@ -17,164 +21,148 @@ down_revision: str | Sequence[str] | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+#: Staff-filled contact fields of an entry, each a nullable zh/en pair.
+STAFF_PAIRS = ("office", "address", "hours", "phone", "documents", "how_to_apply", "eligibility", "link")
+#: Tables with indexed columns, as (table, columns), in creation order.
+INDEXES = (
+    ("entry", ("retired", "topic")),
+    ("feedback", ("entry_id", "session")),
+    ("revision", ("entry_id",)),
+    ("fact", ("entry_id",)),
+)
+
+
+def _col(name: str, kind: sa.types.TypeEngine | type, null: bool = False) -> sa.Column:
+    return sa.Column(name, kind, nullable=null)
+
+
+def _pair(name: str, kind: sa.types.TypeEngine | type, null: bool = False) -> list[sa.Column]:
+    """The ``name_zh`` and ``name_en`` columns of a bilingual field."""
+    return [_col(f"{name}_{lang}", kind, null) for lang in ("zh", "en")]
+
+
+def _str(name: str, length: int, null: bool = False) -> sa.Column:
+    return _col(name, sa.String(length=length), null)
+
+
+def _when(name: str) -> sa.Column:
+    return _col(name, sa.DateTime(timezone=True))
+
+
+def _table(name: str, *columns: sa.Column | sa.Constraint, unique: tuple[str, ...] = ()) -> None:
+    """Create a table whose primary key is ``id`` (an integer, unless the columns give it), with constraint
+    names as the models' naming convention makes them."""
+    if not any(isinstance(c, sa.Column) and c.name == "id" for c in columns):
+        columns = (_col("id", sa.Integer()), *columns)
+    constraints: list[sa.Constraint] = [sa.PrimaryKeyConstraint("id", name=op.f(f"pk_{name}"))]
+    if unique:
+        constraints.append(sa.UniqueConstraint(*unique, name=op.f(f"uq_{name}_{unique[0]}")))
+    op.create_table(name, *columns, *constraints)
+
 
 def upgrade() -> None:
     """Upgrade the schema."""
-    op.create_table(
+    _table(
         "entry",
-        sa.Column("id", sa.String(length=64), nullable=False),
-        sa.Column("topic", sa.String(length=64), nullable=False),
-        sa.Column("title_zh", sa.String(length=200), nullable=False),
-        sa.Column("title_en", sa.String(length=200), nullable=False),
-        sa.Column("summary_zh", sa.Text(), nullable=False),
-        sa.Column("summary_en", sa.Text(), nullable=False),
-        sa.Column("aliases_zh", sa.JSON(), nullable=False),
-        sa.Column("aliases_en", sa.JSON(), nullable=False),
-        sa.Column("related", sa.JSON(), nullable=False),
-        sa.Column("office_zh", sa.Text(), nullable=True),
-        sa.Column("office_en", sa.Text(), nullable=True),
-        sa.Column("address_zh", sa.Text(), nullable=True),
-        sa.Column("address_en", sa.Text(), nullable=True),
-        sa.Column("hours_zh", sa.Text(), nullable=True),
-        sa.Column("hours_en", sa.Text(), nullable=True),
-        sa.Column("phone_zh", sa.Text(), nullable=True),
-        sa.Column("phone_en", sa.Text(), nullable=True),
-        sa.Column("documents_zh", sa.Text(), nullable=True),
-        sa.Column("documents_en", sa.Text(), nullable=True),
-        sa.Column("how_to_apply_zh", sa.Text(), nullable=True),
-        sa.Column("how_to_apply_en", sa.Text(), nullable=True),
-        sa.Column("eligibility_zh", sa.Text(), nullable=True),
-        sa.Column("eligibility_en", sa.Text(), nullable=True),
-        sa.Column("link_zh", sa.Text(), nullable=True),
-        sa.Column("link_en", sa.Text(), nullable=True),
-        sa.Column("revision", sa.Integer(), nullable=False),
-        sa.Column("source", sa.String(length=16), nullable=False),
-        sa.Column("staff_edited", sa.Boolean(), nullable=False),
-        sa.Column("updated_by", sa.String(length=100), nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("retired", sa.Boolean(), nullable=False),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_entry")),
+        _str("id", 64),
+        _str("topic", 64),
+        *_pair("title", sa.String(length=200)),
+        *_pair("summary", sa.Text()),
+        *_pair("aliases", sa.JSON()),
+        _col("related", sa.JSON()),
+        *[column for field in STAFF_PAIRS for column in _pair(field, sa.Text(), null=True)],
+        _col("revision", sa.Integer()),
+        _str("source", 16),
+        _col("staff_edited", sa.Boolean()),
+        _str("updated_by", 100),
+        _when("updated_at"),
+        _col("retired", sa.Boolean()),
     )
-    with op.batch_alter_table("entry", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_entry_retired"), ["retired"], unique=False)
-        batch_op.create_index(batch_op.f("ix_entry_topic"), ["topic"], unique=False)
-
-    op.create_table(
+    _table(
         "feedback",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("session", sa.String(length=64), nullable=False),
-        sa.Column("rating", sa.String(length=4), nullable=False),
-        sa.Column("question", sa.String(length=500), nullable=True),
-        sa.Column("answer", sa.Text(), nullable=True),
-        sa.Column("entry_id", sa.String(length=64), nullable=True),
-        sa.Column("lang", sa.String(length=2), nullable=True),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_feedback")),
+        _str("session", 64),
+        _str("rating", 4),
+        _str("question", 500, null=True),
+        _col("answer", sa.Text(), null=True),
+        _str("entry_id", 64, null=True),
+        _str("lang", 2, null=True),
+        _when("created_at"),
     )
-    with op.batch_alter_table("feedback", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_feedback_entry_id"), ["entry_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_feedback_session"), ["session"], unique=False)
-
-    op.create_table(
-        "kb_state",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("version", sa.Integer(), nullable=False),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_kb_state")),
-    )
-    op.create_table(
-        "report_sentence",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("position", sa.Integer(), nullable=False),
-        sa.Column("text", sa.Text(), nullable=False),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_report_sentence")),
-        sa.UniqueConstraint("position", name=op.f("uq_report_sentence_position")),
-    )
-    op.create_table(
-        "revision",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("entry_id", sa.String(length=64), nullable=False),
-        sa.Column("revision", sa.Integer(), nullable=False),
-        sa.Column("action", sa.String(length=16), nullable=False),
-        sa.Column("changed_by", sa.String(length=100), nullable=False),
-        sa.Column("changed_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("before", sa.JSON(), nullable=True),
-        sa.Column("after", sa.JSON(), nullable=True),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_revision")),
-    )
-    with op.batch_alter_table("revision", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_revision_entry_id"), ["entry_id"], unique=False)
-
-    op.create_table(
+    _table(
         "staff_user",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("username", sa.String(length=100), nullable=False),
-        sa.Column("password_hash", sa.String(length=255), nullable=False),
-        sa.Column("role", sa.String(length=16), nullable=False),
-        sa.Column("active", sa.Boolean(), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_staff_user")),
-        sa.UniqueConstraint("username", name=op.f("uq_staff_user_username")),
+        _str("username", 100),
+        _str("password_hash", 255),
+        _str("role", 16),
+        _col("active", sa.Boolean()),
+        _when("created_at"),
+        unique=("username",),
     )
-    op.create_table(
+    _table("kb_state", _col("version", sa.Integer()))
+    _table(
         "unanswered_question",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("text", sa.String(length=500), nullable=False),
-        sa.Column("lang", sa.String(length=2), nullable=False),
-        sa.Column("count", sa.Integer(), nullable=False),
-        sa.Column("first_seen", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("last_seen", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("entry_id", sa.String(length=64), nullable=True),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_unanswered_question")),
-        sa.UniqueConstraint("text", name=op.f("uq_unanswered_question_text")),
+        _str("text", 500),
+        _str("lang", 2),
+        _col("count", sa.Integer()),
+        _when("first_seen"),
+        _when("last_seen"),
+        _str("entry_id", 64, null=True),
+        unique=("text",),
     )
-    op.create_table(
+    _table(
+        "report_sentence",
+        _col("position", sa.Integer()),
+        _col("text", sa.Text()),
+        unique=("position",),
+    )
+    _table(
+        "revision",
+        _str("entry_id", 64),
+        _col("revision", sa.Integer()),
+        _str("action", 16),
+        _str("changed_by", 100),
+        _when("changed_at"),
+        _col("before", sa.JSON(), null=True),
+        _col("after", sa.JSON(), null=True),
+    )
+    _table(
         "fact",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("entry_id", sa.String(length=64), nullable=False),
-        sa.Column("key", sa.String(length=64), nullable=False),
-        sa.Column("position", sa.Integer(), nullable=False),
-        sa.Column("kind", sa.String(length=16), nullable=False),
-        sa.Column("figure", sa.String(length=64), nullable=True),
-        sa.Column("figure_en", sa.String(length=64), nullable=True),
-        sa.Column("text_zh", sa.Text(), nullable=False),
-        sa.Column("text_en", sa.Text(), nullable=False),
-        sa.Column("keywords_zh", sa.JSON(), nullable=False),
-        sa.Column("keywords_en", sa.JSON(), nullable=False),
-        sa.Column("quote", sa.Text(), nullable=True),
-        sa.Column("sentence", sa.Text(), nullable=True),
-        sa.Column("source", sa.String(length=16), nullable=False),
-        sa.Column("created_by", sa.String(length=100), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("retired", sa.Boolean(), nullable=False),
+        _str("entry_id", 64),
+        _str("key", 64),
+        _col("position", sa.Integer()),
+        _str("kind", 16),
+        _str("figure", 64, null=True),
+        _str("figure_en", 64, null=True),
+        *_pair("text", sa.Text()),
+        *_pair("keywords", sa.JSON()),
+        _col("quote", sa.Text(), null=True),
+        _col("sentence", sa.Text(), null=True),
+        _str("source", 16),
+        _str("created_by", 100),
+        _when("created_at"),
+        _col("retired", sa.Boolean()),
         sa.ForeignKeyConstraint(["entry_id"], ["entry.id"], name=op.f("fk_fact_entry_id_entry")),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_fact")),
-        sa.UniqueConstraint("entry_id", "key", name=op.f("uq_fact_entry_id")),
+        unique=("entry_id", "key"),
     )
-    with op.batch_alter_table("fact", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_fact_entry_id"), ["entry_id"], unique=False)
+    for table, columns in INDEXES:
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            for column in columns:
+                batch_op.create_index(batch_op.f(f"ix_{table}_{column}"), [column], unique=False)
 
 
 def downgrade() -> None:
-    """Downgrade the schema."""
-    with op.batch_alter_table("fact", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_fact_entry_id"))
-
-    op.drop_table("fact")
-    op.drop_table("unanswered_question")
-    op.drop_table("staff_user")
-    with op.batch_alter_table("revision", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_revision_entry_id"))
-
-    op.drop_table("revision")
-    op.drop_table("report_sentence")
-    op.drop_table("kb_state")
-    with op.batch_alter_table("feedback", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_feedback_session"))
-        batch_op.drop_index(batch_op.f("ix_feedback_entry_id"))
-
-    op.drop_table("feedback")
-    with op.batch_alter_table("entry", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_entry_topic"))
-        batch_op.drop_index(batch_op.f("ix_entry_retired"))
-
-    op.drop_table("entry")
+    """Downgrade the schema: drop the indexes, then the tables, in reverse order."""
+    for table, columns in reversed(INDEXES):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            for column in reversed(columns):
+                batch_op.drop_index(batch_op.f(f"ix_{table}_{column}"))
+    for table in (
+        "fact",
+        "unanswered_question",
+        "staff_user",
+        "revision",
+        "report_sentence",
+        "kb_state",
+        "feedback",
+        "entry",
+    ):
+        op.drop_table(table)

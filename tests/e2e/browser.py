@@ -1,0 +1,50 @@
+"""What the browser tests do in the widget, written once: open it, ask, read what it keeps in localStorage."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from playwright.sync_api import Page, expect
+
+PREFIX = "zhitang-assistant:"  # the widget's localStorage keys
+
+
+def open_widget(page: Page) -> None:
+    """Click the launcher and wait for the greeting with its suggested topics."""
+    page.locator(".zt-launcher").click()
+    expect(page.locator(".zt-bot .zt-chip").first).to_be_visible()
+
+
+def reopen_on(page: Page, gateway: str) -> None:
+    """The town page with the chat widget open (it reopens by itself when the conversation was open)."""
+    page.goto(f"{gateway}/")
+    page.wait_for_selector(".zt-launcher:visible, #zt-input:visible")
+    if not page.locator("#zt-input").is_visible():
+        page.locator(".zt-launcher").click()
+    expect(page.locator("#zt-input")).to_be_visible()
+    expect(page.locator(".zt-bot .zt-text").first).to_be_visible()  # the greeting (or the kept conversation)
+
+
+def ask(page: Page, text: str) -> str:
+    """Type a question, press Enter, wait for the answer; the last bot message's text."""
+    before = page.locator(".zt-bot").count()
+    page.locator("#zt-input").fill(text)
+    page.locator("#zt-input").press("Enter")
+    expect(page.locator(".zt-bot")).not_to_have_count(before)
+    expect(page.locator(".zt-typing")).to_be_hidden()
+    return page.locator(".zt-bot .zt-text").last.inner_text()
+
+
+def stored(page: Page, name: str) -> Any:
+    """One value the widget keeps in localStorage, parsed (None when absent)."""
+    return json.loads(page.evaluate("(key) => localStorage.getItem(key)", f"{PREFIX}{name}") or "null")
+
+
+def everything_stored(page: Page) -> dict[str, str]:
+    """Everything the widget keeps in localStorage, raw."""
+    return page.evaluate(
+        "(prefix) => Object.fromEntries(Object.keys(localStorage).filter((k) => k.startsWith(prefix))"
+        ".map((k) => [k.slice(prefix.length), localStorage.getItem(k)]))",
+        PREFIX,
+    )
