@@ -6,7 +6,7 @@ Pure functions over the KB snapshot, so they are tested without Rasa.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -41,7 +41,8 @@ _UNIT_EN = {
     "处": r"centres|centers|sites|places|locations",
 }
 _UNIT_EN_RE = {unit: re.compile(rf"how many (?:\w+ ){{0,2}}(?:{words})\b", re.I) for unit, words in _UNIT_EN.items()}
-_GENERIC_EN = {"about", "what", "and", "then", "total", "figur", "number", "ok", "okay", "also", "there"}
+# English words that give a follow-up no subject of its own (stemmed, as kb.text.tokens gives them).
+_GENERIC_EN = set("about what and then total figur number ok okay also there more less same gave give got".split())
 _UNIT_ALIASES = {"位": "人", "名": "人", "钱": "元", "场": "次"}
 
 
@@ -129,6 +130,7 @@ class Choice:
     score: float
     runners: list[str]
     evidence: dict[str, float]  # entry -> support from the text, without the NLU
+    shared: dict[str, float] = field(default_factory=dict)  # the part of it from names several entries share
 
 
 def choose_entry(
@@ -150,6 +152,7 @@ def choose_entry(
     """
     scores: dict[str, float] = {}
     evidence: dict[str, float] = {}
+    shared: dict[str, float] = {}
     votes = settings.VOTES
 
     def add(eid: str | int | None, value: float, from_text: bool = True) -> None:
@@ -170,12 +173,18 @@ def choose_entry(
     # A one- or two-word query covers itself easily: its search vote counts in proportion.
     length = min(1.0, len(index.tokens(query)) / 3)
     coverage = {hit.key: hit.coverage for hit in hits}
+    overlapping = index.overlapping_names(question)
     for rank, (eid, specific) in enumerate(named[:3]):
         if not specific and any(
             c >= 0.5 and c >= coverage.get(eid, 0.0) + 0.25 for k, c in coverage.items() if k != eid
         ):
             continue  # "medical insurance" in a question the search clearly places under reimbursement
-        add(eid, (votes.first_name if rank == 0 else votes.other_name) if specific else votes.generic_name)
+        first = rank == 0 and eid not in overlapping  # overlapping names leave the search to decide
+        if specific:
+            add(eid, votes.first_name if first else votes.other_name)
+        else:
+            add(eid, votes.generic_name)
+            shared[eid] = shared.get(eid, 0.0) + votes.generic_name
     if context:
         for eid, specific in index.named(context)[:2]:
             add(eid, votes.context_name if specific else votes.context_name / 2)
@@ -192,7 +201,11 @@ def choose_entry(
         # The previous topic is the likeliest subject of a question that names no service; it backs the
         # entry as the text would when the question has no subject of its own ("实付金额呢?") or asks for a
         # detail or a figure of it ("几岁好领？").
-        about_it = bool(asked_fields(question) or asked_facet(question)) or mentions_a_fact(previous, question)
+        # Asking for a figure or detail backs it, unless the search places the question's own words elsewhere
+        # ("and what's the home care coverage rate?" after day care).
+        elsewhere = bool(hits) and hits[0].key != topic and hits[0].coverage * length >= 0.75
+        asks_detail = bool(asked_fields(question) or asked_facet(question)) and not elsewhere
+        about_it = asks_detail or mentions_a_fact(previous, question)
         if is_topicless(question, index):
             add(topic, votes.topicless_follow_up)
         elif intent == "ask_followup" or mentions_a_fact(previous, question):
@@ -202,16 +215,15 @@ def choose_entry(
         if hits and hits[0].key == topic:
             add(topic, votes.previous_topic_searched, from_text=False)
     if not scores:
-        return Choice(None, 0.0, [], evidence)
+        return Choice(None, 0.0, [], evidence, shared)
     ranked = sorted(scores, key=lambda eid: -scores[eid])
-    return Choice(ranked[0], min(scores[ranked[0]], 1.0), ranked[1:4], evidence)
+    return Choice(ranked[0], min(scores[ranked[0]], 1.0), ranked[1:4], evidence, shared)
 
 
-def choose_fact(entry: dict[str, Any], question: str, lang: str) -> dict[str, Any] | None:
-    """The fact of an entry that best answers the question (its first fact by default)."""
-    facts = entry["facts"]
-    if not facts:
-        return None
+def ranked_facts(entry: dict[str, Any], question: str, prefer: str | None = None) -> list[dict[str, Any]]:
+    """The entry's facts, the one that best answers the question first: the facet and unit asked for, the
+    facts' keywords; with no such signal, the `prefer`red fact (the one the conversation was on), then the
+    entry's order."""
     text = normalize(question)
     facet = asked_facet(question)
     unit = asked_unit(question)
@@ -226,9 +238,17 @@ def choose_fact(entry: dict[str, Any], question: str, lang: str) -> dict[str, An
         for word in fact["keywords"]["zh"] + fact["keywords"]["en"]:
             if _keyword_in(word, text):
                 value += 1.0 + 0.1 * len(word)
+        if fact["key"] == prefer:
+            value += 0.5  # less than any signal of the question itself
         return value, -position
 
-    return max(enumerate(facts), key=score)[1]
+    return [fact for _, fact in sorted(enumerate(entry["facts"]), key=score, reverse=True)]
+
+
+def choose_fact(entry: dict[str, Any], question: str, lang: str, prefer: str | None = None) -> dict[str, Any] | None:
+    """The fact of an entry that best answers the question (its first fact by default)."""
+    ranked = ranked_facts(entry, question, prefer)
+    return ranked[0] if ranked else None
 
 
 def _staff_note(fact: dict[str, Any], lang: str) -> str:
@@ -357,13 +377,16 @@ def field_unknown_reply(entry: dict[str, Any], question: str, wanted: str, lang:
     return entry_reply(entry, fact, parts, "field_unknown", lang, index)
 
 
-def fact_reply(entry: dict[str, Any], question: str, lang: str, index: KnowledgeIndex) -> Reply:
-    """The fact that answers the question, two more of the entry's facts, and the source line."""
-    fact = choose_fact(entry, question, lang)
-    if fact is None:
+def fact_reply(
+    entry: dict[str, Any], question: str, lang: str, index: KnowledgeIndex, prefer: str | None = None
+) -> Reply:
+    """The fact that answers the question, the next two that answer it best, and the source line."""
+    ranked = ranked_facts(entry, question, prefer)
+    if not ranked:
         return entry_reply(entry, None, [entry["summary"][lang]], "answer", lang, index)
+    fact = ranked[0]
     lines = [fact_text(fact, lang, index)]
-    others = [f[lang] for f in entry["facts"] if f is not fact][:2]
+    others = [f[lang] for f in ranked[1:3]]
     if others:
         lines.append(t("also", lang, facts=" ".join(others)))
     if fact.get("source") != "staff":
@@ -413,15 +436,22 @@ def answer_entry(entry: dict[str, Any], question: str, lang: str, index: Knowled
 
 
 def honest_gap_reply(
-    entry: dict[str, Any], question: str, key: str, lang: str, index: KnowledgeIndex, **values: str
+    entry: dict[str, Any],
+    question: str,
+    key: str,
+    lang: str,
+    index: KnowledgeIndex,
+    prefer: str | None = None,
+    **values: str,
 ) -> Reply:
     """The KB lacks what was asked (another year, a comparison, a facet): say so, then what it does know,
     labelled with its year."""
-    fact = choose_fact(entry, question, lang)
+    ranked = ranked_facts(entry, question, prefer)
+    fact = ranked[0] if ranked else None
     lines = [t(key, lang, title=entry["title"][lang], year=str(index.year or "-"), **values)]
     if fact:
         lines.append(t("what_i_know", lang, fact=fact_text(fact, lang, index)))
-        others = [fact_text(f, lang, index) for f in entry["facts"] if f is not fact][:2]
+        others = [fact_text(f, lang, index) for f in ranked[1:3]]
         if others:
             lines.append(t("also", lang, facts=" ".join(others)))
     lines += contact_lines("phone", lang, index, entry["id"])
@@ -440,6 +470,8 @@ def summary_reply(entry: dict[str, Any], lang: str, index: KnowledgeIndex) -> Re
     return entry_reply(entry, fact, lines, "summary", lang, index)
 
 
+# A question that wants a number ("how many", "多少人"): an entry without any figure cannot answer it.
+_ASKS_A_NUMBER = re.compile(r"多少|几[个家次人位处户名项场批件]|how many|how much|number of|what percentage", re.I)
 _COMPARATIVE_FACT = re.compile(
     r"同比|增长|下降|提高|降低|比上年|较上年|排名|排第|第一|全市|全省|increase|decrease|rank|first"
 )
@@ -470,31 +502,36 @@ def premise_fact(question: Question, entry: dict[str, Any], index: KnowledgeInde
     return next((f for f, _ in figures if f["kind"] == kind), figures[0][0])
 
 
-def answer_about(entry: dict[str, Any], question: Question, lang: str, index: KnowledgeIndex) -> Reply:
+def answer_about(
+    entry: dict[str, Any], question: Question, lang: str, index: KnowledgeIndex, prefer: str | None = None
+) -> Reply:
     """The answer about the chosen entry, honest about what the KB does not hold.
 
     In order: staff fields asked for; another year, a change over time or another place (the KB has one
-    year of one town); a rate or amount the entry has no fact for; "what is it"; a figure the resident
-    assumed that the KB contradicts; else the fact asked for.
+    year of one town); a rate or amount the entry has no fact for, or any number when it has no figure at
+    all; "what is it"; a figure the resident assumed that the KB contradicts; else the fact asked for.
+    `prefer` is the fact the conversation was on, for a follow-up that names none ("2022?").
     """
     focus = question.focus
     wanted = asked_fields(focus)
     if wanted:
         return fields_reply(entry, focus, wanted, lang, index)
-    fact = choose_fact(entry, focus, lang)
+    fact = choose_fact(entry, focus, lang, prefer)
     other_years = [y for y in question.years if y != index.year]
     comparative = fact is not None and _COMPARATIVE_FACT.search(fact["zh"] + " " + fact["en"]) is not None
     if question.change and not comparative:
-        return honest_gap_reply(entry, focus, "change_unknown", lang, index)
+        return honest_gap_reply(entry, focus, "change_unknown", lang, index, prefer)
     if other_years and not (question.change and comparative):
         years = "、".join(str(y) for y in other_years) if lang == "zh" else ", ".join(str(y) for y in other_years)
-        return honest_gap_reply(entry, focus, "year_unknown", lang, index, years=years)
+        return honest_gap_reply(entry, focus, "year_unknown", lang, index, prefer, years=years)
     if question.other_place and not comparative:
-        return honest_gap_reply(entry, focus, "place_unknown", lang, index)
+        return honest_gap_reply(entry, focus, "place_unknown", lang, index, prefer)
     facet = asked_facet(focus)
     if facet in ("rate", "amount") and not any(f["kind"] == facet for f in entry["facts"]):
         if not (fact and mentions_a_fact({"facts": [fact]}, focus)):
             return honest_gap_reply(entry, focus, "facet_unknown", lang, index, facet=FACET_NAMES[facet][lang])
+    if _ASKS_A_NUMBER.search(normalize(focus)) and not any(f.get("figure") for f in entry["facts"]):
+        return honest_gap_reply(entry, focus, "facet_unknown", lang, index, facet=FACET_NAMES["count"][lang])
     if question.what_is and not facet and not asked_unit(focus):
         return summary_reply(entry, lang, index)
     wrong = premise_fact(question, entry, index)
@@ -502,7 +539,7 @@ def answer_about(entry: dict[str, Any], question: Question, lang: str, index: Kn
         reply = fact_reply(entry, wrong[lang], lang, index)
         reply.text = t("premise", lang) + "\n" + reply.text
         return reply
-    return fact_reply(entry, focus, lang, index)
+    return fact_reply(entry, focus, lang, index, prefer)
 
 
 def human_reply(buttons_lang: str) -> list[dict[str, str]]:
@@ -542,9 +579,17 @@ def clause_that_asks(read: Question, index: KnowledgeIndex) -> str:
     return best
 
 
+def names_a_service(text: str, index: KnowledgeIndex) -> bool:
+    """True when the text names a service or the search alone points clearly at one."""
+    return bool(index.alias_hits(text)) or clear_winner(choose_entry(text, index, None, 0.0, [], None)) is not None
+
+
 def clear_winner(choice: Choice) -> str | None:
-    """The entry the text alone points at, if it does: enough support, and well ahead of the next."""
-    ranked = sorted(choice.evidence.items(), key=lambda item: -item[1])
+    """The entry the text alone points at, if it does: enough support, and well ahead of the next. A name
+    several entries share ("医保") names a family, not the entry: it does not count here, where the text
+    overrules the NLU."""
+    own = {eid: value - choice.shared.get(eid, 0.0) for eid, value in choice.evidence.items()}
+    ranked = sorted(own.items(), key=lambda item: -item[1])
     if not ranked:
         return None
     runner = ranked[1][1] if len(ranked) > 1 else 0.0
@@ -576,11 +621,13 @@ def answer_question(
     topic: str | None,
     low_confidence: bool = False,
     today: date | None = None,
+    fact: str | None = None,
 ) -> Reply:
     """Answer a resident's message; when unsure, offer choices, then the report, then say so.
 
     The message is first put in the KB's words (dialect, pinyin, homophones of names) and read for the
-    clause that asks; a message about the bot or one's own records gets a statement of scope, never facts.
+    clause that asks; a message about the bot or one's own records gets a statement of scope, never facts,
+    and so does a topic no service covers (the weather). `topic` and `fact` are what the conversation was on.
     """
     read = understand(index.rewrite(question), today) if question else understand("")
     if question and not re.search(r"[A-Za-z\u3400-\u9fff]", question) and not read.years:
@@ -593,15 +640,22 @@ def answer_question(
         if not honest:
             return scope_reply("about_bot", lang, index)
         read = understand(honest[-1], today)
+    if question and read.off_topic and not names_a_service(read.text, index):
+        return scope_reply("out_of_scope", lang, index)
+    asked = read.plainest or read.focus
     if read.is_long:
-        read.focus = clause_that_asks(read, index)
+        read.focus = clause_that_asks(read, index)  # the asking clause the KB can answer best
     focus = read.focus
-    if focus and index.entry(topic) is None and is_topicless(focus, index) and not index.alias_hits(read.text):
+    # A question with no subject and no conversation to take one from (a long story may still name the need).
+    if focus and index.entry(topic) is None and is_topicless(read.text, index):
         return Reply(text=t("no_topic_yet", lang), kind="no_topic")
     context = " ".join(c for c in read.clauses if c != focus) if read.is_long else ""
     nlu_weight = settings.VOTES.long_message_nlu if read.is_long else 1.0
     story = read.text if read.is_long else ""
-    choice = choose_entry(focus, index, intent, confidence, ranking, topic, context, nlu_weight, story)
+    # "An official is pocketing money. Where can I report this?": the clause that asks names nothing, the
+    # clause before it names the need, so the entry is chosen from the whole message.
+    about = read.text if len(read.clauses) > 1 and not story and is_topicless(focus, index) else focus
+    choice = choose_entry(about, index, intent, confidence, ranking, topic, context, nlu_weight, story)
     threshold = settings.ANSWER_MIN_SCORE_LOW_NLU if low_confidence else settings.ANSWER_MIN_SCORE
     entry = index.entry(choice.entry_id)
     # The text itself must back the entry, unless the NLU is sure of a short message (it read it whole) ...
@@ -617,7 +671,12 @@ def answer_question(
     if not (entry is not None and choice.score >= threshold and (supported or nlu_sure)):
         entry = index.entry(clear_winner(choice))
     if entry is not None:
-        reply = answer_about(entry, read, lang, index)
+        # What to tell of it (a figure, a detail) is what the plainest question asks, when it asks that: in "… there
+        # are places where old people can spend the day. How many are there?" the count, not the address.
+        if asked != read.focus and (asked_fields(asked) or asked_facet(asked) or asked_unit(asked)):
+            # (only a clause of the message: the whole of it may hold the story's "where")
+            read = replace(read, focus=asked)
+        reply = answer_about(entry, read, lang, index, fact if entry["id"] == topic else None)
         reply.buttons = also_asked(read, entry["id"], index, lang) + reply.buttons
         if read.courtesy:
             thanks = re.match(r"谢|多谢|感谢|thank", read.courtesy, re.I)

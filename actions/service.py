@@ -7,10 +7,10 @@ from typing import Any
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.answering import Reply, answer_question, is_topicless, report_name
+from actions.answering import Reply, answer_question, asked_fields, is_topicless, names_a_service, report_name
 from actions.base import KbAction, SQLAlchemyError
 from actions.i18n import t
-from actions.understanding import asks, courtesy_rest, size, understand
+from actions.understanding import asks, courtesy_rest, understand
 from bot.language import requested_language, without_language_request
 from kb.db import session_factory
 from kb.queries import record_unanswered
@@ -42,8 +42,10 @@ class AnswerAction(KbAction):
                 return []
             question = self.question(tracker)
             if reply.kind in UNANSWERED_KINDS and question and not question.startswith("/"):
+                # "Not in the KB" about a staff field: which entry and fields, for staff's "what to fill first".
+                fields = asked_fields(index.rewrite(question)) if reply.kind == "field_unknown" else []
                 with session_factory()() as session, session.begin():
-                    record_unanswered(session, question, self.language(tracker))
+                    record_unanswered(session, question, self.language(tracker), reply.kind, reply.entry_id, fields)
         except SQLAlchemyError as err:
             return self.kb_down(dispatcher, tracker, err)
         return self.send(dispatcher, reply)
@@ -56,13 +58,15 @@ class AnswerAction(KbAction):
         if question.startswith("/"):
             question = ""  # a button: the intent says it all
         rest = without_language_request(question)
-        if requested_language(question) and (
-            is_topicless(rest, index) or size(rest) <= 8 and not index.alias_hits(rest)
-        ):
-            message = previous_user_message(tracker)
-            if message is None:
+        if requested_language(question) and (is_topicless(rest, index) or not names_a_service(rest, index)):
+            previous = previous_user_message(tracker)
+            if previous is None and is_topicless(rest, index):
                 return Reply(text=t("language_switched", lang), kind="language")
-            question = "" if (message.get("text") or "").startswith("/") else message.get("text") or ""
+            if previous is None:  # the words beside the request are the question
+                question = rest
+            else:
+                message = previous
+                question = "" if (message.get("text") or "").startswith("/") else message.get("text") or ""
         intent = message.get("intent") or {}
         return answer_question(
             question,
@@ -73,6 +77,7 @@ class AnswerAction(KbAction):
             message.get("intent_ranking") or [],
             tracker.get_slot("topic"),
             low_confidence=self.low_confidence,
+            fact=tracker.get_slot("fact"),
         )
 
 
@@ -127,20 +132,27 @@ class ActionCourtesy(AnswerAction):
         return []
 
 
-class ActionShowSource(KbAction):
-    """Quote the report sentence behind the last answer (or say that town staff provided it, and when)."""
+class ActionShowSource(AnswerAction):
+    """Quote the report sentence behind the last answer (or say that town staff provided it, and when).
+
+    Typed text read as a request for the source before anything was answered, that names a service or that
+    the search places clearly ("An official is pocketing money. Where can I report this?"), is a question the
+    NLU misread: it is answered as one.
+    """
 
     def name(self) -> str:
         return "action_show_source"
 
-    def respond(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, index: KnowledgeIndex
-    ) -> list[dict[str, Any]]:
+    def reply(self, tracker: Tracker, index: KnowledgeIndex) -> Reply | None:
+        """The source of the last answer, or the answer to a question misread as a request for one."""
+        question = self.question(tracker)
+        topic = tracker.get_slot("topic")
+        if topic is None and question and not question.startswith("/") and names_a_service(question, index):
+            return super().reply(tracker, index)
         lang = self.language(tracker)
-        entry = index.entry(tracker.get_slot("topic"))
+        entry = index.entry(topic)
         if entry is None:
-            dispatcher.utter_message(text=t("no_topic_yet", lang))
-            return []
+            return Reply(text=t("no_topic_yet", lang), kind="no_topic")
         fact = next((f for f in entry["facts"] if f["key"] == tracker.get_slot("fact")), None) or (
             entry["facts"][0] if entry["facts"] else None
         )
@@ -150,5 +162,4 @@ class ActionShowSource(KbAction):
             text = t("source_quote", lang, report=report_name(index, lang), sentence=fact["sentence"])
         else:
             text = t("source_line", lang, report=report_name(index, lang))
-        dispatcher.utter_message(text=text)
-        return []
+        return Reply(text=text, kind="source")

@@ -62,7 +62,9 @@ _OTHER_PLACE = re.compile(
 )
 # Another town named: "辛庄镇", "Guli town" (the KB's own town is not another place).
 HOME_TOWN = ("支塘", "zhitang")
-_TOWN = re.compile(r"([\u4e00-\u9fff]{2})镇(?!上|里|政府|的人)|\b([A-Z][a-z]+) [Tt]own\b")
+_TOWN = re.compile(
+    r"([\u4e00-\u9fff]{2})镇(?!上|里|政府|的人)|\b([A-Z][a-z]+) (?:[Tt]own|[Cc]ity|[Cc]ounty|[Dd]istrict|[Pp]rovince)\b"
+)
 
 
 def names_another_town(text: str) -> bool:
@@ -71,7 +73,7 @@ def names_another_town(text: str) -> bool:
         name = (zh or en).lower()
         if (
             name in HOME_TOWN
-            or name in ("the", "our", "this", "my", "home", "small", "old", "new")
+            or name in ("the", "our", "this", "my", "home", "small", "old", "new", "which", "what", "whole", "same")
             or zh[-1:] in _NOT_A_NAME
         ):
             continue
@@ -94,9 +96,18 @@ _PERSONAL = re.compile(
     r"(到账|余额|账户|个人信息|办理进度|审核结果|审批结果|有没有(发|到账|批)|发了没|到了没|领到没|批了没|通过了没)|"
     r"(帮我|替我|给我)(查|看)(一下|下|看|查)?|查(一下|下|查)?(我|我家|我们家)的?|"
     r"\b(check|look up|find out|see)\b.{0,20}\b(my|our|my mum's|my dad's)\b|"
-    r"\b(has|did|have|was|is) (my|our)\b.{0,40}\b(arrived|been paid|paid|credited|approved|come through|gone through|"
+    r"\b(has|did|have|was|is) (my|our)\b.{0,60}\b(arrived|been paid|paid|credited|approved|come through|gone through|"
     r"processed|received)\b|\bmy (balance|account|records?|personal (data|information|record))\b|"
+    r"\bmy(?: [\w'-]+){1,3} (balance|account)\b|\b(status|progress) of my\b|\b(left|remaining) (in|on) my\b|"
+    r"\bmy (id|identity card|id card|passport|social security) (number|no\.?) is\b|我的身份证号(码)?是|"
     r"\bam i (on|in) the list\b",
+    re.I,
+)
+# Topics no town service covers (weather, lottery, shares …): a statement of scope, never "did you mean".
+_OFF_TOPIC = re.compile(
+    r"天气|下雨|下雪|气温|台风|彩票|股票|股市|比分|球赛|电影|菜谱|星座|运势|算命|"
+    r"\bweather\b|\bforecast\b|\b(rain|snow)(ing|y)?\b|\btemperature\b|\btyphoon\b|\blottery\b|"
+    r"\bstock (market|prices?)\b|\bshare prices?\b|\bfootball\b|\bmovies?\b|\brecipes?\b|\bhoroscope\b",
     re.I,
 )
 _WHAT_IS = re.compile(
@@ -115,6 +126,7 @@ class Question:
 
     text: str  # the whole message in the KB's words
     focus: str  # the clause that asks (the whole text when there is only one)
+    plainest: str = ""  # the clauses ending with a question mark, and a last one that asks: what is asked for
     clauses: list[str] = field(default_factory=list)
     asks: list[str] = field(default_factory=list)  # every clause that asks something, in order
     years: list[int] = field(default_factory=list)  # years asked about (written or relative to today)
@@ -123,6 +135,7 @@ class Question:
     about_bot: bool = False  # instructions to the bot, secrets, role-play
     personal: bool = False  # the resident's own records (the bot cannot see them)
     what_is: bool = False  # asks what a service is
+    off_topic: bool = False  # names a topic no town service covers (weather, lottery …)
     courtesy: str = ""  # a leading thanks or greeting ("谢谢，那…")
 
     @property
@@ -166,7 +179,7 @@ def courtesy_rest(message: str) -> str:
 def without_time_and_place(text: str) -> str:
     """The text without its years, comparisons and other towns ("Is that better than Kunshan?" -> "Is that"),
     so a follow-up that only adds them keeps the previous topic."""
-    for pattern in (_COMPARED_PLACE, _YEAR, _YEAR_CN, *_RELATIVE_RE.values(), _CHANGE, _OTHER_PLACE, _TOWN):
+    for pattern in (_TOWN, _COMPARED_PLACE, _YEAR, _YEAR_CN, *_RELATIVE_RE.values(), _CHANGE, _OTHER_PLACE):
         text = pattern.sub(" ", text)
     return re.sub(r"\b(than|better|worse|higher|lower|bigger|smaller)\b", " ", text, flags=re.I)
 
@@ -245,6 +258,7 @@ def understand(message: str, today: date | None = None) -> Question:
     return Question(
         text=text,
         focus=focus,
+        plainest=" ".join(c for c in clauses if re.search(r"[?？]\s*$", c) or c is clauses[-1] and asks(c)) or focus,
         clauses=clauses,
         asks=asking,
         # A year in the story ("my son starts school next year.") is no question: years of the asking clauses.
@@ -254,5 +268,6 @@ def understand(message: str, today: date | None = None) -> Question:
         about_bot=bool(_ABOUT_BOT.search(folded)),
         personal=bool(_PERSONAL.search(folded)),
         what_is=bool(_WHAT_IS.search(folded)),
+        off_topic=bool(_OFF_TOPIC.search(folded)),
         courtesy=courtesy,
     )

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,6 +55,12 @@ class Rewriter:
             for source, target in terms
         ]
         self._longest = max((len(syllables(k) or ()) for k in (*self.names, *self.words)), default=0)
+        # Wu speakers (Changshu) type -n for -ng and z/c/s for zh/ch/sh ("zunlaojing"): names are also found
+        # by their folded pinyin, unless two names fold alike.
+        folded: dict[str, set[str]] = defaultdict(set)
+        for joined, name in self.names.items():
+            folded[wu_fold(joined)].add(name)
+        self._folded = {k: next(iter(v)) for k, v in folded.items() if len(v) == 1}
 
     @classmethod
     def from_tables(cls, tables: Mapping[str, Any]) -> Rewriter:
@@ -96,6 +103,10 @@ class Rewriter:
                 added.add(target)
         return text
 
+    def _name(self, joined: str) -> str | None:
+        """The KB name a joined pinyin spells, exactly or with a Wu speaker's folded sounds."""
+        return self.names.get(joined) or self._folded.get(wu_fold(joined))
+
     @staticmethod
     def _replace(text: str, phrase: Phrase) -> str:
         if not phrase.at_end:
@@ -117,7 +128,7 @@ class Rewriter:
         while i < len(sylls):
             for j in range(min(len(sylls), i + self._longest), i, -1):
                 joined = "".join(sylls[i:j])
-                found = self.names.get(joined) if j - i >= 2 else None
+                found = self._name(joined) if j - i >= 2 else None
                 found = found or self.words.get(joined)
                 if found:
                     out.append(found)
@@ -139,7 +150,7 @@ class Rewriter:
                 if any(cut[k] is None or words[k] in ENGLISH for k in range(i, j)):
                     continue
                 count = sum(len(cut[k] or ()) for k in range(i, j))
-                name = self.names.get("".join(part)) if count >= 2 else None
+                name = self._name("".join(part)) if count >= 2 else None
                 if name:
                     out.append(name)
                     i, changed = j, True
@@ -148,6 +159,11 @@ class Rewriter:
                 out.append(words[i])
                 i += 1
         return " ".join(out) if changed else run
+
+
+def wu_fold(pinyin: str) -> str:
+    """Pinyin with the sounds Wu speakers merge folded together: zh/ch/sh -> z/c/s, -ng -> -n."""
+    return re.sub(r"([zcs])h", r"\1", pinyin).replace("ng", "n")
 
 
 def _with_term(term: str) -> Callable[[re.Match[str]], str]:

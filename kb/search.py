@@ -191,6 +191,25 @@ class KnowledgeIndex:
             found[eid] = found.get(eid, False) or alias.strip() not in self.generic
         return list(found.items())
 
+    def overlapping_names(self, query: str) -> set[str]:
+        """Entries whose specific names overlap another entry's specific name in the question ("fire safety
+        inspection": fire safety and safety inspection): the words name neither entry for sure."""
+        text = normalize(query)
+        spans = [
+            (end - len(name) + 1, end + 1, eid)
+            for automaton, hay in ((self._chinese_names, text), (self._english_names, f" {_spaced(text)} "))
+            if automaton is not None
+            for end, pairs in automaton.iter(hay)
+            for name, eid in pairs
+            if name.strip() not in self.generic
+        ]
+        return {
+            a[2]
+            for a in spans
+            for b in spans
+            if a[2] != b[2] and a[0] < b[1] - 1 and b[0] < a[1] - 1  # sharing more than a space
+        }
+
     def without_names(self, text: str) -> str:
         """The text with every Chinese KB name cut out (to judge the language of what is left)."""
         text = normalize(text)

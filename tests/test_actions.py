@@ -329,7 +329,12 @@ def _conversation(texts_and_intents, slots):
 
 @pytest.mark.parametrize(
     "request_text, lang, expected",
-    [("in English please", "en", "21389"), ("英文说一下", "en", "21389"), ("请用中文回答", "zh", "21389")],
+    [
+        ("in English please", "en", "21389"),
+        ("英文说一下", "en", "21389"),
+        ("请用中文回答", "zh", "21389"),
+        ("说英文,我要转给我在国外的女儿看", "en", "21389"),  # why, not a new question
+    ],
 )
 async def test_a_request_for_a_language_answers_the_previous_question_again_in_it(
     kb_url, dispatcher, domain, request_text, lang, expected
@@ -341,6 +346,13 @@ async def test_a_request_for_a_language_answers_the_previous_question_again_in_i
     await ActionAnswerService().run(dispatcher, tracker, domain)
     text = dispatcher.messages[0]["text"]
     assert expected in text and has_cjk(text) == (lang == "zh")
+
+
+async def test_a_request_for_a_language_with_a_question_beside_it_answers_that_question(kb_url, dispatcher, domain):
+    text = "answer in chinese pls, my dad will read it: how many disputes did the town mediate?"
+    await ActionAnswerService().run(dispatcher, _conversation([(text, "switch_language")], {"language": "zh"}), domain)
+    said = dispatcher.messages[0]
+    assert said["text"] != t("language_switched", "zh") and said["custom"]["kind"] != "language"
 
 
 async def test_a_request_for_a_language_with_nothing_asked_before_says_it_switched(kb_url, dispatcher, domain):
@@ -368,3 +380,11 @@ async def test_thanks_with_a_question_answers_it(kb_url, dispatcher, make_tracke
     await ActionCourtesy().run(dispatcher, make_tracker("谢谢，那尊老金发了多少？", "thank"), domain)
     text = dispatcher.messages[0]["text"]
     assert text.startswith("不客气！") and "1428.35万元" in text
+
+
+async def test_a_question_misread_as_a_source_request_before_any_answer_is_answered(
+    kb_url, dispatcher, make_tracker, domain
+):
+    tracker = make_tracker("尊老金一共发了多少？出处在哪？", "show_source")
+    await ActionShowSource().run(dispatcher, tracker, domain)
+    assert "1428.35万元" in dispatcher.messages[0]["text"]

@@ -144,3 +144,76 @@ def test_a_long_story_is_answered_by_the_clause_that_asks(index):
     story = "我儿子在县城上学，我老公在厂里上班，我自己在家带孙子，想问一下镇上的尊老金一共发了多少钱？"
     reply = ask(index, story, intent="ask_new_citizen_school_places", confidence=0.6)
     assert reply.entry_id == "elder_allowance" and "1428.35" in reply.text
+
+
+@pytest.mark.parametrize(
+    "text, lang",
+    [
+        ("What's the weather going to be like in Changshu this weekend?", "en"),
+        ("明天会下雨吗", "zh"),
+        ("Which lottery numbers won yesterday?", "en"),
+    ],
+)
+def test_a_topic_no_service_covers_gets_the_scope_not_a_guess(index, text, lang):
+    reply = ask(index, text, lang)
+    assert reply.kind == "out_of_scope" and reply.entry_id is None and not reply.buttons
+
+
+def test_a_topic_word_beside_a_service_name_does_not_hide_the_service(index):
+    assert ask(index, "下雨天尊老金也照常发吗？发了多少？").entry_id == "elder_allowance"
+
+
+def test_any_number_of_an_entry_without_figures_is_not_in_the_kb(index):
+    reply = ask(index, "How many people were screened for heart disease and stroke?", "en")
+    assert reply.kind == "facet_unknown" and reply.entry_id == "cardio_screening"
+    assert reply.text.startswith("The knowledge base does not give the number")
+
+
+def test_a_year_only_follow_up_stays_on_the_fact_the_conversation_was_on(index):
+    first = ask(index, "2021年VOC企业整治了多少家？", intent="ask_air_quality", confidence=0.9)
+    assert first.kind == "year_unknown" and first.entry_id == "air_quality"
+    again = answer_question("2022", "zh", index, None, 0.0, [], "air_quality", today=TODAY, fact=first.fact_key)
+    assert again.kind == "answer" and again.text.startswith("2022年") and "463家" in again.text.split("\n")[0]
+
+
+def test_a_comparison_with_a_named_town_keeps_the_previous_topic(index):
+    reply = ask(index, "is that more than Meili town gave?", "en", topic="charity_aid")
+    assert reply.kind == "year_unknown" and reply.entry_id == "charity_aid"
+    assert reply.text.startswith("The knowledge base only has Zhitang's own figures")
+
+
+def test_the_lines_after_the_answer_are_the_next_best_answers(index):
+    reply = ask(index, "How many households got hardship subsidies, and how much was paid?", "en")
+    assert reply.entry_id == "hardship_relief"
+    assert "1020" in reply.text and "8.7922 million" in reply.text
+
+
+def test_a_long_story_whose_asking_clause_names_nothing_is_still_read(index):
+    story = "家里男人生病做不了活，两个小孩还在上学，日子实在过不下去了。镇上帮困难户吗？帮了多少户？"
+    reply = ask(index, story, intent="ask_hardship_relief", confidence=0.9)
+    assert reply.entry_id == "hardship_relief" and "1020户" in reply.text
+
+
+def test_a_follow_up_that_names_another_service_by_its_words_moves_to_it(index):
+    reply = ask(index, "and what's the home care coverage rate?", "en", topic="day_care_centres")
+    assert reply.entry_id == "home_elder_care" and "95%" in reply.text
+
+
+def test_a_follow_up_asking_a_detail_stays_on_its_topic_when_its_words_are_few(index):
+    reply = ask(index, "How much does it cost per day?", "en", topic="day_care_centres")
+    assert reply.entry_id == "day_care_centres" or reply.buttons[0]["payload"] == "/ask_day_care_centres"
+
+
+def test_a_name_shared_by_several_entries_does_not_outvote_the_nlu(index):
+    story = "我妈去年年底摔了一跤住院，我哥说医保能报一部分。我就想知道镇里2022年一共帮多少人报了医保、报了多少钱？"
+    reply = ask(index, story, intent="ask_medical_reimbursement", confidence=0.8)
+    assert reply.entry_id != "medical_insurance_enrolment"
+
+
+def test_a_story_clause_with_where_in_it_does_not_turn_a_count_question_into_an_address(index):
+    story = (
+        "My dad is 81 and on his own all day since Mum died, and he forgets his lunch. My sister says there are "
+        "places in town where old people can spend the day. How many are there?"
+    )
+    reply = ask(index, story, "en", intent="ask_day_care_centres", confidence=0.8)
+    assert reply.entry_id == "day_care_centres" and reply.kind == "answer" and "30" in reply.text

@@ -69,6 +69,21 @@ def test_a_pinyin_shared_by_two_entries_names_neither():
     assert table == {"zunlaojin": "尊老金"}
 
 
+@pytest.mark.parametrize(
+    "typed, name",
+    [("zunlaojing", "尊老金"), ("zhunlaojin", "尊老金"), ("kuachuntongban", "跨村通办"), ("zunlaojin", "尊老金")],
+)
+def test_a_wu_speakers_pinyin_still_finds_the_name(typed, name):
+    rewriter = Rewriter(names={"zunlaojin": "尊老金", "kuacuntongban": "跨村通办"})
+    assert rewriter.rewrite(f"how much {typed} was paid") == f"how much {name} was paid"
+
+
+def test_names_that_fold_alike_are_found_only_by_their_own_pinyin():
+    rewriter = Rewriter(names={"shangban": "上班", "sanban": "三班"})
+    assert rewriter.rewrite("shangban and sanban ok") == "上班 and 三班 ok"
+    assert rewriter.rewrite("sangban ok") == "sangban ok"  # folds to both: neither
+
+
 def test_the_lexicon_is_well_formed_and_justified():
     """Every phrase says why it is there (the review rule of kb/source/lexicon.yml)."""
     data = load_lexicon(LEXICON_PATH)
@@ -117,3 +132,12 @@ def test_a_staff_alias_is_found_in_pinyin_at_once(entries):
 def test_everyday_english_gets_the_kbs_term_added(index, text, rewritten):
     assert index.rewrite(text) == rewritten
     assert index.rewrite(rewritten) == rewritten
+
+
+def test_each_english_term_the_lexicon_adds_is_in_the_kbs_names(index):
+    """The term added after everyday words ("lost my job (find a job)") only helps the search if the KB's names
+    hold it. It need not be a whole name: a whole name found in a story's context outweighs the question
+    ("argue (dispute)" beside "does our village have a lawyer?")."""
+    for group in load_lexicon(LEXICON_PATH).get("english") or []:
+        term = group["to"]
+        assert any(term in n.lower() for e in index.entries for n in [e["title"]["en"], *e["aliases"]["en"]]), term

@@ -98,3 +98,9 @@ def test_tokens_drop_question_words_and_stem_english():
     zh = tokens("请问尊老金发了多少")
     assert "请问" not in zh and "了" not in zh
     assert "尊老" in zh and "老金" in zh  # character bigrams, for typos
+
+
+def test_names_of_two_entries_that_overlap_name_neither_for_sure(index):
+    assert index.overlapping_names("How do I book a fire safety inspection?") == {"fire_safety", "safety_inspections"}
+    assert index.overlapping_names("医保报销了多少") == set()  # 医保 is part of both names: generic, not a rival
+    assert index.overlapping_names("fire safety and the elder allowance") == set()

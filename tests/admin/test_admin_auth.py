@@ -208,8 +208,9 @@ def test_a_viewer_can_read_but_not_change(signed_in, kb_url, method, path, data)
 
 def test_a_viewer_sees_no_edit_buttons(signed_in):
     page = signed_in("li").get("/admin/entry/details/elder_allowance").text
-    assert "/admin/entry/edit/elder_allowance" not in page and "retire" not in page
-    assert "/admin/entry/edit/elder_allowance" in signed_in("wang").get("/admin/entry/details/elder_allowance").text
+    assert "/admin/entry/edit/elder_allowance" not in page and "/admin/entry/retire/" not in page
+    editor = signed_in("wang").get("/admin/entry/details/elder_allowance").text
+    assert "/admin/entry/edit/elder_allowance" in editor and "/admin/entry/retire/elder_allowance" in editor
 
 
 def test_only_admins_manage_staff_accounts(signed_in, kb_url):

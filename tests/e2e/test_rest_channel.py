@@ -17,13 +17,9 @@ HERE = Path(__file__).parent
 # written from the report alone and scored once before any change made from its failures.
 SETS = {name: load(HERE / f"{name}.yml") for name in ("questions", "holdout", "residents")}
 RESULTS = Path(__file__).resolve().parents[2] / "results"
-# Issue 9's target is 95% in each language on every set. The residents' set is held just under what it scores
-# now (zh 95.7%, en 89.8%, measured 2026-12-01), so a change that makes it worse fails; raise it as it improves.
-MIN_SCORE = {
-    "questions": {"zh": 0.95, "en": 0.95},
-    "holdout": {"zh": 0.95, "en": 0.95},
-    "residents": {"zh": 0.94, "en": 0.88},
-}
+# Issue 9's target: 95% in each language on every set (measured 2026-12-01: questions zh 100% en 100%,
+# holdout 100% / 96.0%, residents 96.4% / 95.4%), and no reply that states another entry's facts.
+MIN_SCORE = {name: {"zh": 0.95, "en": 0.95} for name in SETS}
 
 
 @pytest.fixture(scope="module", params=sorted(SETS))
