@@ -1,4 +1,5 @@
-"""What staff do to the KB: edit, add, retire and restore entries, add and correct facts, attach questions.
+"""What staff do to the KB: edit, add, retire and restore entries, add and correct facts, attach and answer
+residents' questions.
 
 This is the single write path of staff changes: every screen of the admin, every CLI command and the YAML
 import (kb.exchange) go through these functions, so each change is checked the same way, writes a revision
@@ -14,17 +15,20 @@ sentence that says something else. The old report fact stays in the entry's hist
 from __future__ import annotations
 
 import copy
+import re
 from typing import Literal, cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
+from bot.privacy import mask
 from kb.build import apply_dict, bump_version, iso, record_revision, to_dict
 from kb.diff import Change, diff
 from kb.models import Entry, Fact, Revision, UnansweredQuestion, utcnow
 from kb.queries import report_sentence_texts
-from kb.shape import STAFF_FIELD_NAMES, EntryData, FactData, Lang, Source, Words
+from kb.questions import mark_answered
+from kb.shape import STAFF_FIELD_NAMES, EntryData, FactData, Lang, Pair, Source, Words
 from kb.source import entry_problems
 from kb.text import has_cjk
 
@@ -384,7 +388,8 @@ def remove_fact(session: Session, fact_id: int, expected_revision: int | None, u
 
 
 def attach_question(session: Session, question_id: int, entry_id: str, user: str) -> Entry:
-    """Make an unanswered question's text an alias of an entry (in the question's language)."""
+    """Make an unanswered question's text an alias of an entry (in the question's language); the question and
+    its other wordings (kb.questions) are answered by the entry from now on."""
     question = session.get(UnansweredQuestion, question_id)
     if question is None:
         raise NotFound(f"没有这个问题:{question_id} / No such question: {question_id}")
@@ -395,6 +400,108 @@ def attach_question(session: Session, question_id: int, entry_id: str, user: str
     if alias and alias.lower() not in {a.lower() for a in aliases[lang]}:
         aliases[lang].append(alias)
         update_entry(session, entry_id, {"aliases": aliases}, None, user, "attach")
-    question.entry_id = entry_id
-    session.flush()
+    mark_answered(session, question_id, entry_id)
+    return entry
+
+
+# --- writing the answer to a resident's question -------------------------------------------------------------
+
+WORDING_AS = ("alias", "situation")  # the question's words become a name of the entry, or a situation
+MAX_WORDING = 200
+
+
+def _masked(value: str | None) -> str:
+    """A text staff typed, personal numbers masked (as everything residents wrote is: bot/privacy.py)."""
+    return mask(str(value or "").strip())
+
+
+def _masked_fact(fact: FactData) -> FactData:
+    item = cast(FactData, {k: v for k, v in fact.items() if k not in ("quote", "sentence", *_PROVENANCE)})
+    item["zh"], item["en"] = _masked(fact.get("zh")), _masked(fact.get("en"))
+    keywords = fact.get("keywords") or Words(zh=[], en=[])
+    item["keywords"] = Words(
+        zh=[w for w in (_masked(k) for k in keywords.get("zh") or []) if w],
+        en=[w for w in (_masked(k) for k in keywords.get("en") or []) if w],
+    )
+    return item
+
+
+def _with_names(data: EntryData, as_: str, names: Words) -> EntryData:
+    """The entry data with `names` as its aliases (`as_="alias"`) or its situations."""
+    if as_ == "alias":
+        data["aliases"] = names
+    else:
+        data["situations"] = names
+    return data
+
+
+def new_entry_id(session: Session, title_en: str) -> str:
+    """A free snake_case id made from an English title ("Benefits for older residents" → benefits_for_older_residents)."""
+    stem = re.sub(r"[^a-z0-9]+", "_", title_en.lower()).strip("_")[:56].strip("_")
+    stem = stem if stem[:1].isalpha() else f"staff_{stem}".strip("_")
+    taken = set(session.scalars(select(Entry.id).where(Entry.id.like(f"{stem}%"))))
+    candidate, n = stem, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{stem}_{n}"
+    return candidate
+
+
+def write_answer(
+    session: Session,
+    question_id: int,
+    user: str,
+    wording: str,
+    as_: str = "situation",
+    entry_id: str | None = None,
+    fact: FactData | None = None,
+    new_entry: EntryData | None = None,
+    expected_revision: int | None = None,
+) -> Entry:
+    """Answer an unanswered question: a staff fact on an existing entry (`entry_id`, `fact`), or a new staff
+    entry (`new_entry`, with a fact or only its summary). The question's words (`wording`, as staff corrected
+    them) become a name (`as_="alias"`) or a situation of the entry, so the bot finds the entry for the
+    question at its next message. One change, one revision; personal numbers in everything are masked first.
+    The question and its other wordings (kb.questions) are answered by the entry from now on.
+    """
+    question = session.get(UnansweredQuestion, question_id)
+    if question is None:
+        raise NotFound(f"没有这个问题:{question_id} / No such question: {question_id}")
+    words = _masked(" ".join(str(wording or "").split())).rstrip(_TRAILING_PUNCT).strip()
+    problems = []
+    if as_ not in WORDING_AS:
+        problems.append("问题要作为别名还是情境? / Add the question as a name or as a situation?")
+    if not words or len(words) > MAX_WORDING:
+        problems.append(f"问题的说法须为 1-{MAX_WORDING} 个字 / The question's words: 1 to {MAX_WORDING} characters")
+    if (entry_id is None) == (new_entry is None):
+        problems.append("请选择已有条目,或新建一个条目 / Choose an entry, or make a new one")
+    if entry_id is not None and not fact:
+        problems.append("请写下回答(事实的中文和英文) / Write the answer (the fact, in Chinese and English)")
+    if problems:
+        raise StaffError(problems)
+    lang: Lang = "zh" if has_cjk(words) else "en"
+    if new_entry is not None:
+        data = cast(EntryData, copy.deepcopy(dict(new_entry)))
+        title, summary = data.get("title") or Pair(zh="", en=""), data.get("summary") or Pair(zh="", en="")
+        data["title"] = {"zh": _masked(title.get("zh")), "en": _masked(title.get("en"))}
+        data["summary"] = {"zh": _masked(summary.get("zh")), "en": _masked(summary.get("en"))}
+        data["id"] = str(data.get("id") or "") or new_entry_id(session, data["title"]["en"])
+        names = Words(zh=[], en=[])
+        names[lang] = [words]
+        data["facts"] = [{**_masked_fact(fact), "key": "staff_1"}] if fact else []
+        entry = create_entry(session, _with_names(data, as_, names), user)
+    else:
+        entry = _get_entry(session, str(entry_id))
+        _check_revision(session, entry, expected_revision)
+        current = to_dict(entry)
+        names = copy.deepcopy(
+            (current.get("aliases") if as_ == "alias" else current.get("situations")) or Words(zh=[], en=[])
+        )
+        if words.lower() not in {n.lower() for n in names[lang]}:
+            names[lang] = [*names[lang], words]
+        item = _masked_fact(cast(FactData, fact))
+        item["key"] = _next_key(entry)
+        change = _with_names({"facts": [*current["facts"], item]}, as_, names)
+        update_entry(session, entry.id, change, expected_revision, user, "answer")
+    mark_answered(session, question_id, entry.id)
     return entry

@@ -143,6 +143,11 @@ class Revision(Base):
     before: Mapped[EntryData | None] = mapped_column(JSON)  # the entry in the YAML shape (kb.build.to_dict)
     after: Mapped[EntryData | None] = mapped_column(JSON)
 
+    # The entry, for its title where staff read the history (loaded with the revision; never written through).
+    entry: Mapped[Entry | None] = relationship(
+        primaryjoin="foreign(Revision.entry_id) == Entry.id", viewonly=True, lazy="selectin"
+    )
+
 
 class ReportSentence(Base):
     """One sentence of the source report, searched when no entry matches."""
@@ -155,7 +160,11 @@ class ReportSentence(Base):
 
 
 class UnansweredQuestion(Base):
-    """A resident question the bot could not answer, counted, for staff to attach to an entry."""
+    """A resident question the bot could not answer, counted, for staff to answer, attach or dismiss.
+
+    Questions with the same `group_key` (kb.questions.question_key: the words without case, punctuation,
+    spaces, traditional characters and question particles) are one group in the admin's queue.
+    """
 
     __tablename__ = "unanswered_question"
 
@@ -165,7 +174,32 @@ class UnansweredQuestion(Base):
     count: Mapped[int] = mapped_column(Integer, default=1)
     first_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    entry_id: Mapped[str | None] = mapped_column(String(64))  # set when staff attach it
+    entry_id: Mapped[str | None] = mapped_column(String(64))  # set when staff attach it or write its answer
+    group_key: Mapped[str | None] = mapped_column(String(500), index=True)
+    kind: Mapped[str | None] = mapped_column(String(16))  # what the bot replied last (actions/service.py)
+    # Dismissed by staff (off-topic, spam, duplicate): off the queue, kept with who and when; asked again, it
+    # is counted here and stays off.
+    dismissed_reason: Mapped[str | None] = mapped_column(String(16))
+    dismissed_by: Mapped[str | None] = mapped_column(String(100))
+    dismissed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+DISMISS_REASONS = ("off_topic", "spam", "duplicate")
+
+
+class FieldGap(Base):
+    """How often residents asked for a staff field of an entry that nobody had filled ("not in the KB"): what
+    staff should fill first. Counts only, nothing a resident wrote."""
+
+    __tablename__ = "field_gap"
+    __table_args__ = (UniqueConstraint("entry_id", "field"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[str] = mapped_column(String(64))
+    field: Mapped[str] = mapped_column(String(32))
+    count: Mapped[int] = mapped_column(Integer, default=1)
+    first_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
 
 
 class KbState(Base):
@@ -203,7 +237,35 @@ class Feedback(Base):
     answer: Mapped[str | None] = mapped_column(Text)
     entry_id: Mapped[str | None] = mapped_column(String(64), index=True)
     lang: Mapped[str | None] = mapped_column(String(2))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+    # The entry answered, for its title where staff read the feedback (loaded with the row; never written through).
+    entry: Mapped[Entry | None] = relationship(
+        primaryjoin="foreign(Feedback.entry_id) == Entry.id", viewonly=True, lazy="selectin"
+    )
+
+
+# The government-service rating (政务服务"好差评"), best first; the last two are followed up by staff.
+SATISFACTION_LEVELS = ("very_satisfied", "satisfied", "basic", "dissatisfied", "very_dissatisfied")
+DISSATISFIED = ("dissatisfied", "very_dissatisfied")
+RATING_OCCASIONS = ("end", "handoff")  # the widget offers it when a conversation ends, or after a handover
+
+
+class Satisfaction(Base):
+    """A resident's rating of a whole conversation on the five levels; a 不满意 one is followed up by staff
+    (who, when, what was done)."""
+
+    __tablename__ = "satisfaction"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session: Mapped[str] = mapped_column(String(64), index=True)
+    level: Mapped[str] = mapped_column(String(20))  # one of SATISFACTION_LEVELS
+    occasion: Mapped[str] = mapped_column(String(16))  # one of RATING_OCCASIONS
+    lang: Mapped[str | None] = mapped_column(String(2))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    followed_up_by: Mapped[str | None] = mapped_column(String(100))
+    followed_up_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    follow_up_note: Mapped[str | None] = mapped_column(Text)
 
 
 class StaffUser(Base):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -9,7 +10,9 @@ from sqlalchemy.orm import Session, selectinload
 
 from bot.privacy import mask
 from kb.build import to_dict
-from kb.models import Entry, KbState, Report, ReportSentence, UnansweredQuestion, utcnow
+from kb.models import Entry, FieldGap, KbState, Report, ReportSentence, UnansweredQuestion, utcnow
+from kb.questions import question_key
+from kb.shape import STAFF_FIELD_NAMES
 
 
 def kb_version(session: Session) -> int:
@@ -52,15 +55,69 @@ def report_sentence_texts(session: Session) -> list[str]:
     return list(session.scalars(select(ReportSentence.text).order_by(ReportSentence.position)))
 
 
-def record_unanswered(session: Session, text: str, lang: str) -> None:
+def record_unanswered(
+    session: Session,
+    text: str,
+    lang: str,
+    kind: str | None = None,
+    entry_id: str | None = None,
+    fields: Sequence[str] = (),
+) -> None:
     """Count a question the bot could not answer (same text counted once, with a count), personal numbers masked:
-    this is the one write of the queue every staff role reads, whatever reached the action server."""
+    this is the one write of the queue every staff role reads, whatever reached the action server.
+
+    `kind` is what the bot replied (actions/service.py UNANSWERED_KINDS). A question of a group staff dismissed
+    (kb.questions) is counted and stays dismissed; a new wording of it starts dismissed. When the bot said a
+    staff field of `entry_id` is not in the KB, the `fields` asked for count as gaps (kb.models.FieldGap).
+    """
+    if entry_id and fields:
+        count_field_gaps(session, entry_id, fields)
     text = mask(text.strip())[:500]
     if not text:
         return
     row = session.scalar(select(UnansweredQuestion).where(UnansweredQuestion.text == text))
+    key = question_key(text)
     if row is None:
-        session.add(UnansweredQuestion(text=text, lang=lang))
+        row = UnansweredQuestion(text=text, lang=lang, group_key=key, kind=kind)
+        dismissed = session.scalar(
+            select(UnansweredQuestion)
+            .where(UnansweredQuestion.group_key == key, UnansweredQuestion.dismissed_at.is_not(None))
+            .limit(1)
+        )
+        if dismissed is not None:
+            row.dismissed_reason, row.dismissed_by = dismissed.dismissed_reason, dismissed.dismissed_by
+            row.dismissed_at = dismissed.dismissed_at
+        session.add(row)
     else:
         row.count += 1
         row.last_seen = utcnow()
+        row.group_key = row.group_key or key
+        row.kind = kind or row.kind
+
+
+# The contact entry's details the bot offers instead when an entry lacks one (actions.answering.contact_lines).
+CONTACT_FIELDS = ("phone", "address", "hours")
+
+
+def count_field_gaps(session: Session, entry_id: str, fields: Sequence[str]) -> None:
+    """Count each asked staff field the entry has not filled; the contact entry's own phone, address or hours
+    count too when it lacks the one asked for (the bot would have given it instead)."""
+    entry = session.get(Entry, entry_id)
+    if entry is None:
+        return
+    gaps = [(entry_id, name) for name in dict.fromkeys(fields) if name in STAFF_FIELD_NAMES]
+    gaps = [(eid, name) for eid, name in gaps if not entry.staff_field(name, "zh")]
+    contact_id = session.scalar(select(KbState.contact_entry).where(KbState.id == 1))
+    contact = session.get(Entry, contact_id) if contact_id and contact_id != entry_id else None
+    if contact is not None:
+        gaps += [
+            (contact.id, name) for _, name in gaps if name in CONTACT_FIELDS and not contact.staff_field(name, "zh")
+        ]
+    now = utcnow()
+    for eid, name in dict.fromkeys(gaps):
+        row = session.scalar(select(FieldGap).where(FieldGap.entry_id == eid, FieldGap.field == name))
+        if row is None:
+            session.add(FieldGap(entry_id=eid, field=name, count=1, first_seen=now, last_seen=now))
+        else:
+            row.count += 1
+            row.last_seen = now

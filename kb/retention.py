@@ -5,7 +5,8 @@ Residents' words are kept in three places, all deleted here:
 - Rasa's tracker store, table `events` (every message and reply of every conversation; the `sender_id` is the
   widget's session id): SQLite `var/tracker.db` locally, the PostgreSQL database of the tracker store when scaled
   out. Its URL: settings.TRACKER_DATABASE_URL, else the SQL tracker store endpoints.yml names.
-- the KB's `feedback` table (👍/👎 with the question and the answer, by session);
+- the KB's `feedback` table (👍/👎 with the question and the answer, by session) and `satisfaction` table (the
+  5-level rating of a conversation, by session; counted with the feedback here);
 - the KB's `unanswered_question` table (questions the bot could not answer, counted, without a session).
 
 `purge()` deletes everything older than settings.RETENTION_DAYS: tracker events by their timestamp, feedback by
@@ -22,7 +23,7 @@ audit line (kb.models.SessionDeletion: who, which session, when, how much; nothi
 Rasa's own process: deleting rows from outside is safe for both tracker stores. Rasa's SQLTrackerStore (scaled
 out) reads the database at every message, so it sees the deletion at once. Locally, PooledSQLTrackerStore
 (bot/rasa_ext/tracker_store.py) keeps a write-through copy of recent conversations in memory: after a deletion
-that copy still holds the rows until the conversation leaves the cache (5,000 most recent conversations) or Rasa
+that copy still holds the rows until the conversation leaves the cache (1,000 most recent conversations) or Rasa
 restarts. It never writes them back: a save appends only the events that follow the copy, so the database does
 not get the deleted rows again. The widget starts a new conversation (a new session id) after a deletion, so the
 forgotten conversation is never continued; a purged conversation is older than the retention, so it is in the
@@ -50,20 +51,22 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot import settings
 from kb.db import session_factory
-from kb.models import Feedback, SessionDeletion, UnansweredQuestion
+from kb.models import Feedback, FieldGap, Satisfaction, SessionDeletion, UnansweredQuestion
 
 logger = logging.getLogger(__name__)
 
 BATCH = 5_000  # tracker events deleted per transaction: Rasa's writes wait for at most one batch
 SESSION_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")  # the widget's session ids (as bot/web/gateway/validation.py)
 MAX_QUESTION = 500  # what kb.queries.record_unanswered keeps of a question
-# Rasa's SQLTrackerStore.SQLEvent: only the columns read here (the table is Rasa's; nothing here creates it).
+# Rasa's SQLTrackerStore.SQLEvent: only the columns read here and in kb.stats (the table is Rasa's; nothing here
+# creates it, kb.stats adds an index).
 EVENTS = sa.table(
     "events",
     sa.column("id", sa.Integer),
     sa.column("sender_id", sa.String),
     sa.column("type_name", sa.String),
     sa.column("timestamp", sa.Float),
+    sa.column("intent_name", sa.String),
     sa.column("data", sa.Text),
 )
 
@@ -222,7 +225,9 @@ def purge(
     report = PurgeReport(days, cutoff)
     with session_factory(kb_url)() as session, session.begin():
         report.feedback = _deleted(session, sa.delete(Feedback).where(Feedback.created_at < cutoff))
+        report.feedback += _deleted(session, sa.delete(Satisfaction).where(Satisfaction.created_at < cutoff))
         report.questions = _deleted(session, sa.delete(UnansweredQuestion).where(UnansweredQuestion.last_seen < cutoff))
+        _deleted(session, sa.delete(FieldGap).where(FieldGap.last_seen < cutoff))  # counts only, none asked since
     engine = tracker_engine(tracker_url)
     if engine is not None:
         report.events = _delete_events(engine, EVENTS.c.timestamp < cutoff.timestamp())
@@ -254,6 +259,33 @@ def _user_texts(engine: Engine, session_id: str) -> list[str]:
         if isinstance(text, str) and text.strip() and not text.startswith("/"):
             texts.append(text)
     return texts
+
+
+def transcript(session_id: str, tracker_url: str | None = None, limit: int = 200) -> list[tuple[str, str, datetime]]:
+    """A conversation as staff read it: (who: "user" or "bot", text, when), in order; button payloads left out.
+
+    The texts are as stored: the gateway and Rasa's channel masked the resident's personal numbers before."""
+    session_id = check_session_id(session_id)
+    engine = tracker_engine(tracker_url)
+    if engine is None:
+        return []
+    with engine.connect() as connection:
+        rows = connection.execute(
+            sa.select(EVENTS.c.type_name, EVENTS.c.data)
+            .where(EVENTS.c.sender_id == session_id, EVENTS.c.type_name.in_(("user", "bot")))
+            .order_by(EVENTS.c.id)
+            .limit(limit)
+        ).all()
+    lines = []
+    for kind, data in rows:
+        try:
+            event = json.loads(data or "{}")
+        except ValueError:
+            continue
+        text = event.get("text") if isinstance(event, dict) else None
+        if isinstance(text, str) and text.strip() and not text.startswith("/"):
+            lines.append((kind, text, _when(event.get("timestamp"))))
+    return lines
 
 
 def _uncount_questions(session: Session, texts: Iterable[str]) -> int:
@@ -290,6 +322,7 @@ def forget(
     result = Forgotten()
     with (kb_sessions or session_factory(kb_url))() as session, session.begin():
         result.feedback = _deleted(session, sa.delete(Feedback).where(Feedback.session == session_id))
+        result.feedback += _deleted(session, sa.delete(Satisfaction).where(Satisfaction.session == session_id))
         result.questions = _uncount_questions(session, texts)
         session.flush()
         if engine is not None:

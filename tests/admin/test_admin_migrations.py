@@ -29,7 +29,9 @@ def test_a_fresh_database_is_migrated_to_head_and_matches_the_models(tmp_path: P
 
 
 def test_the_baseline_holds_every_table_but_those_added_later():
-    assert set(BASELINE_TABLES) | {"report", "session_deletion"} == set(Base.metadata.tables)
+    assert set(BASELINE_TABLES) | {"report", "session_deletion", "field_gap", "satisfaction"} == set(
+        Base.metadata.tables
+    )
     assert (MIGRATIONS_DIR / "versions").is_dir()
 
 
@@ -47,3 +49,17 @@ def test_a_database_made_before_migrations_is_adopted_with_its_data(tmp_path: Pa
         assert "staff_user" in inspect(connection).get_table_names()
         assert connection.execute(text("SELECT version FROM kb_state")).scalar() == 7
         assert MigrationContext.configure(connection).get_current_revision() == _head()
+
+
+def test_every_migration_downgrades_to_an_empty_database_and_back(tmp_path: Path):
+    from alembic import command
+
+    url = f"sqlite:///{tmp_path / 'round-trip.sqlite3'}"
+    create_schema(url)
+    config = alembic_config(url)
+    command.downgrade(config, "base")
+    with get_engine(url).connect() as connection:
+        assert set(inspect(connection).get_table_names()) <= {"alembic_version"}
+    command.upgrade(config, "head")
+    with get_engine(url).connect() as connection:
+        assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []

@@ -11,7 +11,6 @@ from typing import Any
 from fastapi import FastAPI
 from sqladmin import Admin, ModelView
 from sqladmin.authentication import login_required
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import URL, FormData
@@ -25,13 +24,14 @@ from bot.web.admin import texts
 from bot.web.admin.accounts import StaffUserView
 from bot.web.admin.base import StaffView
 from bot.web.admin.conversations import ConversationView
+from bot.web.admin.dashboard import FillFirstView, StatsView, dashboard_context
 from bot.web.admin.entries import EntryView, FactView
 from bot.web.admin.exchange import ExchangeView
 from bot.web.admin.history import RevisionView, changed_fields
 from bot.web.admin.inbox import FeedbackView, QuestionView
+from bot.web.admin.satisfaction import SatisfactionView
 from bot.web.admin.security import RoleAuthorization, StaffAuth, can_edit, csrf_token, current_role, current_user
 from kb.db import session_factory
-from kb.models import Entry, Feedback, Revision, UnansweredQuestion
 from kb.shape import STAFF_FIELD_NAMES
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -41,32 +41,14 @@ VIEWS = (
     FactView,
     RevisionView,
     QuestionView,
+    FillFirstView,
     FeedbackView,
+    SatisfactionView,
     ConversationView,
     ExchangeView,
     StaffUserView,
+    StatsView,
 )
-
-
-def _dashboard(session: Session) -> dict[str, Any]:
-    """The numbers and lists of the admin's first page."""
-    entries = session.scalars(select(Entry).where(Entry.retired.is_(False))).all()
-    missing = [e for e in entries if not any(e.staff_field(name, "zh") for name in ("phone", "address", "hours"))]
-    return {
-        "entries": len(entries),
-        "missing_contacts": len(missing),
-        "open_questions": session.scalar(
-            select(func.count(UnansweredQuestion.id)).where(UnansweredQuestion.entry_id.is_(None))
-        ),
-        "top_questions": session.scalars(
-            select(UnansweredQuestion)
-            .where(UnansweredQuestion.entry_id.is_(None))
-            .order_by(UnansweredQuestion.count.desc(), UnansweredQuestion.last_seen.desc())
-            .limit(5)
-        ).all(),
-        "thumbs_down": session.scalar(select(func.count(Feedback.id)).where(Feedback.rating == "down")),
-        "recent": session.scalars(select(Revision).order_by(Revision.id.desc()).limit(8)).all(),
-    }
 
 
 class StaffAdmin(Admin):
@@ -76,11 +58,11 @@ class StaffAdmin(Admin):
 
     @login_required
     async def index(self, request: Request) -> Response:
-        """The dashboard: open questions, 👎 count, entries without contacts, recent changes."""
+        """The start page: the last 30 days in charts, what to do next, recent changes (bot.web.admin.dashboard)."""
 
         def load() -> dict[str, Any]:
             with self.kb_sessions() as session:
-                return _dashboard(session)
+                return dashboard_context(session)
 
         context = await run_in_threadpool(load)
         return await self.templates.TemplateResponse(

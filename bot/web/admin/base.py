@@ -7,9 +7,11 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, ClassVar, Protocol, TypeVar
 
+from markupsafe import Markup
 from sqladmin import BaseView, Flash, ModelView
 from sqladmin.filters import AllUniqueStringValuesFilter, BooleanFilter, StaticValuesFilter
 from sqladmin.formatters import BASE_FORMATTERS
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import URL, FormData, UploadFile
@@ -20,6 +22,7 @@ from starlette.responses import RedirectResponse, Response
 from bot.web.admin.security import can_edit, current_user
 from bot.web.admin.texts import local_time
 from kb.edits import StaffError
+from kb.models import Entry
 from kb.users import UserError
 
 T = TypeVar("T")
@@ -193,6 +196,58 @@ class ValuesFilter(AllUniqueStringValuesFilter):
         """The choices shown."""
         found = await super().lookups(request, model, run_query)
         return [("__all", "全部 All")] + [(v, self.labels.get(v, v)) for v, _ in found[1:] if v is not None]
+
+
+def entry_label(title_zh: str, title_en: str) -> str:
+    """How a clerk reads an entry's name: its Chinese title, then the English one."""
+    return f"{title_zh} {title_en}"
+
+
+def entry_link(entry_id: str | None, entry: Entry | None) -> Markup:
+    """An entry's title as a link to its page (the id only for an entry that no longer exists)."""
+    if not entry_id:
+        return Markup("")
+    label = entry_label(entry.title_zh, entry.title_en) if entry is not None else entry_id
+    return Markup('<a href="../entry/details/{}">{}</a>').format(entry_id, label)
+
+
+class EntryFilter(ValuesFilter):
+    """Filter a list by its entry, each entry by its titles (never its id)."""
+
+    async def lookups(self, request: Request, model: Any, run_query: Any) -> list[tuple[str, str]]:
+        """The entries the list holds, by title."""
+        found = await super().lookups(request, model, run_query)
+        ids = [value for value, _ in found[1:]]
+        titles = {row[0]: entry_label(row[1], row[2]) for row in await run_query(entry_titles_query(ids))}
+        return [found[0]] + sorted(((v, titles.get(v, v)) for v in ids), key=lambda pair: pair[1])
+
+
+def entry_titles_query(ids: list[str]) -> Select:
+    """The titles of some entries: (id, title_zh, title_en)."""
+    return select(Entry.id, Entry.title_zh, Entry.title_en).where(Entry.id.in_(ids))
+
+
+def entry_titles(session: Session, ids: list[str | None]) -> dict[str, tuple[str, str]]:
+    """{id: (title_zh, title_en)} of some entries (ids of entries that no longer exist are left out)."""
+    wanted = [i for i in set(ids) if i]
+    return {row[0]: (row[1], row[2]) for row in session.execute(entry_titles_query(wanted))} if wanted else {}
+
+
+class StaffPage(BaseView):
+    """An admin page of its own (not a model's screens), with the KB's session factory as the model screens have it.
+
+    Its menu name and icon are given with the class: `class X(StaffPage, title="…", icon="fa-solid …")`. SQLAdmin
+    names the page after its first @expose (its menu link), so that one comes first in the class.
+    """
+
+    kb_sessions: ClassVar[sessionmaker[Session]]  # set by bot.web.admin.mount on each page's subclass
+
+    def __init_subclass__(cls, title: str = "", icon: str = "", **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if title:
+            cls.name = title
+        if icon:
+            cls.icon = icon
 
 
 class ChoiceFilter(StaticValuesFilter):

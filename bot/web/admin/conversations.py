@@ -7,18 +7,18 @@ Viewers see the list; editors and admins delete. The conversations are in Rasa's
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
-from sqladmin import BaseView, expose
+from sqladmin import expose
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
 from bot import settings
-from bot.web.admin.base import done, kb_sessions, page, read, require_editor
+from bot.web.admin.base import StaffPage, done, kb_sessions, page, read, require_editor
 from bot.web.admin.security import can_edit
 from kb import retention
 from kb.models import Feedback
@@ -30,12 +30,8 @@ def _feedback_count(session: Session, session_id: str) -> int:
     return session.scalar(select(func.count(Feedback.id)).where(Feedback.session == session_id)) or 0
 
 
-class ConversationView(BaseView):
+class ConversationView(StaffPage, title="居民对话 Conversations", icon="fa-solid fa-comments"):
     """The latest conversations, a search, deleting one with confirmation, and the log of deletions."""
-
-    name = "居民对话 Conversations"
-    icon = "fa-solid fa-comments"
-    kb_sessions: ClassVar[sessionmaker[Session]]  # set by bot.web.admin.mount, as on the model screens
 
     @expose("/conversations", methods=["GET"], identity="conversations")
     async def conversations(self, request: Request) -> Response:

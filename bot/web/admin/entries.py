@@ -17,11 +17,14 @@ from wtforms import Form
 
 from bot.web.admin.base import (
     ChoiceFilter,
+    EntryFilter,
     LookupFilter,
     StaffView,
     ValuesFilter,
     YesNoFilter,
     confirmed,
+    entry_label,
+    entry_link,
     page,
     posted_int,
     read,
@@ -54,12 +57,12 @@ async def _save_edit(view: StaffView, request: Request, work: Callable[..., T], 
 
 def _entry_choices(session: Session) -> tuple[list[str], list[tuple[str, str]]]:
     rows = session.execute(select(Entry.id, Entry.title_zh, Entry.title_en, Entry.topic).order_by(Entry.id)).all()
-    return sorted({r.topic for r in rows}), [(r.id, f"{r.title_zh} / {r.title_en} ({r.id})") for r in rows]
+    return sorted({r.topic for r in rows}), [(r.id, entry_label(r.title_zh, r.title_en)) for r in rows]
 
 
 def _title_cell(entry: Entry) -> Markup:
     retired = Markup(' <span class="badge bg-secondary text-white">停用 retired</span>') if entry.retired else ""
-    return Markup('<a href="details/{}"><b>{}</b><br>{}</a>{}<div class="help"><code>{}</code></div>').format(
+    return Markup('<a href="details/{}"><b>{}</b><br>{}</a>{}<div class="help zt-id"><code>{}</code></div>').format(
         entry.id, entry.title_zh, entry.title_en, retired, entry.id
     )
 
@@ -258,7 +261,7 @@ class FactView(StaffView, model=Fact):
     name = "事实 Fact"
     name_plural = "事实 Facts"
     icon = "fa-solid fa-list-check"
-    column_list = [Fact.entry_id, Fact.key, Fact.kind, Fact.figure, Fact.text_zh, Fact.source, Fact.created_by]
+    column_list = [Fact.entry_id, Fact.kind, Fact.figure, Fact.text_zh, Fact.source, Fact.created_by]
     column_details_list = [
         Fact.entry_id,
         Fact.key,
@@ -299,19 +302,20 @@ class FactView(StaffView, model=Fact):
     }
     column_formatters = {
         **_names,
-        Fact.entry_id: lambda m, a: Markup('<a href="../entry/details/{}">{}</a>').format(m.entry_id, m.entry_id),
+        Fact.entry_id: lambda m, a: entry_link(m.entry_id, m.entry),
     }
     column_formatters_detail = {
         **_names,
+        Fact.entry_id: lambda m, a: entry_link(m.entry_id, m.entry),
         Fact.keywords_zh: lambda m, a: ", ".join(m.keywords_zh or []),
         Fact.keywords_en: lambda m, a: ", ".join(m.keywords_en or []),
     }
     column_searchable_list = [Fact.entry_id, Fact.key, Fact.figure, Fact.text_zh, Fact.text_en]
-    column_sortable_list = [Fact.entry_id, Fact.source, Fact.created_at]
+    column_sortable_list = [Fact.source, Fact.created_at]
     column_default_sort = [(Fact.entry_id, False), (Fact.position, False)]
     column_filters = [
         ChoiceFilter(Fact.source, values=list(_source.items()), title="来源 Source"),
-        ValuesFilter(Fact.entry_id, "所属条目 Entry"),
+        EntryFilter(Fact.entry_id, "所属条目 Entry"),
     ]
     details_template = "admin/fact_details.html"
     edit_template = "admin/fact_form.html"
@@ -320,8 +324,8 @@ class FactView(StaffView, model=Fact):
     search_hint = "内容/数字 text/figure"
 
     def list_query(self, request: Request):
-        """Facts still in use (a fact taken out of an entry stays in its history only)."""
-        return select(Fact).where(Fact.retired.is_(False))
+        """Facts still in use (a fact taken out of an entry stays in its history only), with their entry's title."""
+        return select(Fact).where(Fact.retired.is_(False)).options(selectinload(Fact.entry))
 
     def count_query(self, request: Request):
         """Count of the facts still in use."""

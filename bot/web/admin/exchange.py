@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import ClassVar
 
-from sqladmin import BaseView, expose
-from sqlalchemy.orm import Session, sessionmaker
+from sqladmin import expose
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
 
-from bot.web.admin.base import done, page, read, require_editor, write
+from bot.web.admin.base import StaffPage, done, page, read, require_editor, write
 from bot.web.admin.security import can_edit
 from bot.web.admin.texts import path_label
 from kb.exchange import MAX_IMPORT_BYTES, export_yaml, import_yaml
@@ -19,12 +17,8 @@ from kb.exchange import MAX_IMPORT_BYTES, export_yaml, import_yaml
 MAX_YAML = MAX_IMPORT_BYTES  # the CSRF middleware lets a signed-in editor's import form be this large (plus the form)
 
 
-class ExchangeView(BaseView):
+class ExchangeView(StaffPage, title="导入导出 Import / export", icon="fa-solid fa-file-arrow-down"):
     """YAML in and out: the whole knowledge base as one reviewable file."""
-
-    name = "导入导出 Import / export"
-    icon = "fa-solid fa-file-arrow-down"
-    kb_sessions: ClassVar[sessionmaker[Session]]  # set by bot.web.admin.mount, as on the model screens
 
     @expose("/exchange", methods=["GET"], identity="exchange")
     async def exchange(self, request: Request) -> Response:

@@ -71,8 +71,8 @@ def entry_form(topics: list[str], entries: list[tuple[str, str]]) -> type[Form]:
         id = StringField(
             "编号 ID",
             [DataRequired(message="必填 / Required"), Length(max=64)],
-            description="小写英文字母、数字和下划线,例如 elder_allowance;保存后不能再改。 / snake_case, e.g. "
-            "elder_allowance; cannot change later.",
+            description="小写英文字母、数字和下划线,例如 bus_pass_for_seniors;保存后不能再改。 / snake_case, e.g. "
+            "bus_pass_for_seniors; cannot change later.",
         )
         topic = SelectField("主题 Topic", choices=topic_choices)
         title_zh = _text("标题 Title · 中文", required=True)

@@ -6,8 +6,9 @@ from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
 from bot import settings
-from kb import shape
+from kb import shape, stats
 from kb.build import parse_iso
+from kb.models import SATISFACTION_LEVELS
 
 TITLE = "支塘小助手 · 知识库管理 Zhitang Assistant · Knowledge base"
 
@@ -43,8 +44,37 @@ ACTIONS = {
     "unretire": "重新启用 Reactivated",
     "restore": "恢复旧版本 Restored",
     "attach": "关联问题 Question attached",
+    "answer": "回答问题 Question answered",
     "import": "导入 Imported",
 }
+
+# The unanswered queue: why a question is dismissed, and what the bot had replied.
+DISMISS_REASONS = {"off_topic": "无关 Off-topic", "spam": "垃圾信息 Spam", "duplicate": "重复 Duplicate"}
+QUEUE_STATUS = {"open": "待处理 To do", "answered": "已回答 Answered", "dismissed": "已忽略 Dismissed"}
+
+# The start page: what the bot replied (kb.stats.OUTCOMES), residents' languages, the 5-level rating.
+_OUTCOME_NAMES = "答上了 Answered|“您是不是想问” Did you mean|只给了报告原文 Report sentence|不知道/没有 Didn't know"
+OUTCOMES = dict(zip(stats.OUTCOMES, _OUTCOME_NAMES.split("|"), strict=True))
+# Each reply kind the queue records (actions/service.py UNANSWERED_KINDS) by what it came to, two by their own name.
+REPLY_KINDS = {kind: OUTCOMES[outcome] for outcome, kinds in stats.OUTCOMES.items() for kind in kinds}
+REPLY_KINDS.update(out_of_scope="不在服务范围 Out of scope", field_unknown="没有这项信息 Detail not filled")
+LANGUAGES = {"zh": "中文 Chinese", "en": "英文 English", "": "未识别 Not detected"}
+# kb.models.SATISFACTION_LEVELS, best first, as the government-service rating names them.
+SATISFACTION = dict(
+    zip(
+        SATISFACTION_LEVELS,
+        (
+            "非常满意 Very satisfied",
+            "满意 Satisfied",
+            "基本满意 Fairly satisfied",
+            "不满意 Dissatisfied",
+            "非常不满意 Very dissatisfied",
+        ),
+        strict=True,
+    )
+)
+OCCASIONS = {"end": "对话结束时 End of chat", "handoff": "转人工后 After handover"}
+NO_TOPIC = "(无条目 no entry)"
 
 ROLES = {"viewer": "只读 Viewer", "editor": "编辑 Editor", "admin": "管理员 Admin"}
 
@@ -53,6 +83,7 @@ PATHS = {
     "title": "标题 Title",
     "summary": "简介 Summary",
     "aliases": "别名 Other names",
+    "situations": "情境 Situations",
     "related": "相关条目 Related entries",
     "retired": "已停用 Retired",
     "staff": "",

@@ -12,6 +12,7 @@ from fastapi import Request
 from starlette.requests import ClientDisconnect
 
 from bot import settings
+from kb.models import RATING_OCCASIONS, SATISFACTION_LEVELS
 
 MAX_BODY_BYTES = 16_384
 MAX_ANSWER_CHARS = 4_000
@@ -43,19 +44,25 @@ async def read_json(request: Request) -> dict[str, Any]:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/json":
         raise InputError(415, "bad_content_type")
+    return _parse(await read_limited(request, MAX_BODY_BYTES))
+
+
+async def read_limited(request: Request, limit: int) -> bytes:
+    """The request's body, at most `limit` bytes (413: refused by its declared length before it is read, or
+    once it grows past it), within settings.BODY_TIMEOUT seconds (408); a client gone mid-body is a 400."""
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+    if declared and declared.isdigit() and int(declared) > limit:
         raise InputError(413, "too_large")
     body = bytearray()
     with anyio.move_on_after(settings.BODY_TIMEOUT):
         try:
             async for chunk in request.stream():
                 body += chunk
-                if len(body) > MAX_BODY_BYTES:
+                if len(body) > limit:
                     raise InputError(413, "too_large")
         except ClientDisconnect as err:  # gone mid-body: nobody reads the answer, but no traceback either
             raise InputError(400, "bad_json") from err
-        return _parse(bytes(body))
+        return bytes(body)
     raise InputError(408, "too_slow")
 
 
@@ -120,6 +127,20 @@ def _optional_text(value: object, limit: int) -> str | None:
     if not isinstance(value, str) or has_control_chars(value) or len(value) > limit:
         raise InputError(400, "bad_feedback")
     return value.strip() or None
+
+
+SATISFACTION_KEYS = {"session", "satisfaction", "occasion", "lang"}
+
+
+def check_satisfaction(data: dict[str, Any]) -> dict[str, Any]:
+    """A 5-level rating of a conversation: {session, satisfaction, occasion: end|handoff, lang?}, nothing else."""
+    session = check_session(data.get("session"))
+    lang = data.get("lang")
+    if set(data) - SATISFACTION_KEYS or data.get("satisfaction") not in SATISFACTION_LEVELS:
+        raise InputError(400, "bad_feedback")
+    if data.get("occasion") not in RATING_OCCASIONS or (lang is not None and lang not in ("zh", "en")):
+        raise InputError(400, "bad_feedback")
+    return {"session_id": session, "level": data["satisfaction"], "occasion": data["occasion"], "lang": lang}
 
 
 def check_feedback(data: dict[str, Any]) -> dict[str, Any]:
