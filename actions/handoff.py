@@ -1,8 +1,13 @@
-"""A resident who wants a person gets the service-centre route, with its contacts when staff filled them."""
+"""A resident who wants a person gets the service-centre route: every contact detail staff filled for the centre
+(the contact entry named in the KB's metadata), which ones are still missing, and, when its office hours can be
+read, whether it is open now. Until live handover exists, this is the answer to 转人工/服务中心."""
 
 from __future__ import annotations
 
+import re
+from datetime import datetime, time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -11,6 +16,188 @@ from actions.answering import staff_value
 from actions.base import KbAction
 from actions.i18n import FIELD_NAMES, t
 from kb.search import KnowledgeIndex
+
+TOWN_TIME = ZoneInfo("Asia/Shanghai")  # the town's clock, whatever the server's
+CONTACT_FIELDS = ("phone", "address", "hours")  # said to be missing when staff left them empty
+EXTRA_FIELDS = ("link", "office")  # given when filled
+WEEKDAYS = {"zh": "一二三四五六日", "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")}
+
+# ---------- reading office hours as staff type them ("周一至周五 8:30-12:00，13:30-17:00；周六休息") ----------
+_DAY = (
+    r"(?:周|星期|礼拜)[一二三四五六日天1-7]|mon(?:day)?|tue(?:s(?:day)?)?|wed(?:nesday)?|thu(?:r(?:s(?:day)?)?)?|"
+    r"fri(?:day)?|sat(?:urday)?|sun(?:day)?"
+)
+_CLOCK = r"(?:上午|下午|中午|晚上|早上)?\s*\d{1,2}(?:[:.]\d{2}|点(?:半|\d{1,2}分?)?)?\s*(?:am|pm|a\.m\.|p\.m\.)?"
+_RANGE = r"\s*(?:-|~|至|到|to|until|till)\s*"
+_TOKENS = re.compile(
+    rf"(?P<time>{_CLOCK}{_RANGE}{_CLOCK})"
+    rf"|(?P<days>(?:{_DAY}){_RANGE}(?:{_DAY})|{_DAY})"
+    r"|(?P<group>工作日|周一到周五|每天|每日|天天|全年无休|周末|双休日|weekdays?|every ?day|daily|weekends?)"
+    r"|(?P<closed>休息|不办公|不上班|闭馆|关门|停止办公|closed)"
+    r"|(?P<holiday>(?:法定)?节假日(?:除外|休息|不办公)?|(?:except|excluding|closed on|not on)?\s*(?:on\s+)?"
+    r"(?:public|statutory|national|bank)\s+holidays?(?:\s+excepted)?)"
+    r"|(?P<filler>[\s,，、;；。.:：/&()（）\[\]【】+]+|and|from|on|办公时间|工作时间|开放时间|时间|hours|opening|office|"
+    r"open|上午|下午|中午|及|和|与|至)",
+    re.IGNORECASE,
+)
+_ZH_DAYS = {c: i for i, c in enumerate("一二三四五六日")} | {"天": 6} | {str(i + 1): i for i in range(7)}
+_EN_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _day(token: str) -> int:
+    token = token.strip().lower()
+    if token[:3] in _EN_DAYS:
+        return _EN_DAYS.index(token[:3])
+    return _ZH_DAYS[token[-1]]
+
+
+def _days(token: str) -> list[int]:
+    """The weekdays (0 = Monday) a day token names: one day or a range (周一至周五, Mon-Fri, 周六到周日)."""
+    parts = re.split(_RANGE, token.strip(), flags=re.IGNORECASE)
+    if len(parts) == 1:
+        return [_day(parts[0])]
+    first, last = _day(parts[0]), _day(parts[-1])
+    return [(first + i) % 7 for i in range((last - first) % 7 + 1)]
+
+
+def _group(token: str) -> list[int]:
+    token = token.lower().replace(" ", "")
+    if token in ("周末", "双休日", "weekend", "weekends"):
+        return [5, 6]
+    if token in ("工作日", "周一到周五", "weekday", "weekdays"):
+        return [0, 1, 2, 3, 4]
+    return list(range(7))  # every day
+
+
+def _clock(text: str) -> tuple[time, bool] | None:
+    """One time of day and whether it said am/pm or 上午/下午 (None when it is not a time)."""
+    text = text.strip().lower()
+    match = re.fullmatch(
+        r"(上午|下午|中午|晚上|早上)?\s*(\d{1,2})(?:[:.](\d{2})|点(半|(\d{1,2})分?)?)?\s*(am|pm|a\.m\.|p\.m\.)?", text
+    )
+    if not match:
+        return None
+    part, hour_text, minutes, half, point_minutes, suffix = match.groups()
+    hour = int(hour_text)
+    minute = int(minutes or point_minutes or (30 if half else 0))
+    marked = bool(part or suffix)
+    if (part in ("下午", "晚上") or (suffix or "").startswith("p")) and hour < 12:
+        hour += 12
+    if (suffix or "").startswith("a") and hour == 12:
+        hour = 0
+    if minutes is None and half is None and point_minutes is None and "点" not in text and not suffix:
+        return None  # a bare number ("1-5") is not a time
+    if hour > 24 or minute > 59:
+        return None
+    return (time(23, 59, 59) if hour == 24 else time(hour, minute)), marked
+
+
+def _range(token: str) -> tuple[time, time] | None:
+    parts = re.split(_RANGE, token.strip(), maxsplit=1, flags=re.IGNORECASE)
+    if len(parts) != 2:
+        return None
+    start, end = _clock(parts[0]), _clock(parts[1])
+    if start is None or end is None:
+        return None
+    (opens, _), (closes, end_marked) = start, end
+    if closes <= opens and not end_marked and closes.hour < 12:
+        closes = time(closes.hour + 12, closes.minute)  # "8:30-5:00" means 17:00
+    return (opens, closes) if closes > opens else None
+
+
+def opening_hours(text: str) -> dict[int, list[tuple[time, time]]] | None:
+    """The weekly opening hours in a staff-written text: weekday (0 = Monday) -> [(opens, closes)]; a weekday
+    missing from the result is closed. None when any part of the text cannot be read (seasons, "by
+    appointment", times without days): then nobody can say whether the centre is open, and the bot does not guess."""
+    text = text.replace("：", ":").replace("～", "~").replace("－", "-").replace("—", "-").replace("–", "-")
+    text = text.translate({ord(c): ord("0") + i for i, c in enumerate("０１２３４５６７８９")})
+    week: dict[int, list[tuple[time, time]]] = {}
+    current: list[int] = []  # the days the next times belong to
+    after_days = False  # the last token read named days (a list such as 周六、周日 goes on)
+    seen_time = False
+    at = 0
+    for match in _TOKENS.finditer(text):
+        if match.start() != at:
+            return None  # words we cannot read
+        at = match.end()
+        kind, token = match.lastgroup, match.group()
+        if kind in ("days", "group"):
+            days = _days(token) if kind == "days" else _group(token)
+            current = current + days if after_days else days
+            after_days = True
+            continue
+        if kind == "time":
+            hours = _range(token)
+            if hours is None or not current:
+                return None  # an unreadable time, or a time with no day named before it
+            for day in current:
+                week.setdefault(day, []).append(hours)
+            seen_time = True
+        elif kind == "closed":
+            for day in current:
+                week.pop(day, None)
+            current = []
+        if kind != "filler":
+            after_days = False
+    if at != len(text) or not seen_time:
+        return None
+    return week
+
+
+def is_open_now(hours_text: str, now: datetime) -> bool | None:
+    """Whether the office hours staff typed say it is open at `now` (a time in the town); None when the text
+    cannot be read as weekly hours. Public holidays cannot be known from the text: see `mentions_holidays`."""
+    week = opening_hours(hours_text)
+    if week is None:
+        return None
+    moment = now.time()
+    return any(opens <= moment < closes for opens, closes in week.get(now.weekday(), []))
+
+
+def mentions_holidays(hours_text: str) -> bool:
+    """Whether the hours say something about public holidays (which the bot cannot know are today)."""
+    return bool(re.search(r"节假日|holiday", hours_text, re.IGNORECASE))
+
+
+def town_now() -> datetime:
+    """The time in the town now."""
+    return datetime.now(TOWN_TIME)
+
+
+def open_now_line(hours_text: str, now: datetime, lang: str) -> str:
+    """'Open now' / 'closed now' by the hours staff filled (with the time it was said at), or 'cannot tell'."""
+    day = WEEKDAYS[lang][now.weekday()]
+    moment = t("town_time", lang, day=day, time=now.strftime("%H:%M"))
+    state = is_open_now(hours_text, now)
+    if state is None:
+        return t("open_unknown", lang)
+    line = t("open_now" if state else "closed_now", lang, now=moment)
+    return line + (t("holiday_note", lang) if state and mentions_holidays(hours_text) else "")
+
+
+def handoff_lines(centre: dict[str, Any] | None, lang: str, now: datetime) -> list[str]:
+    """The reply's lines: the route to a person, each contact detail staff filled for the centre, the ones
+    still missing, and whether it is open now."""
+    lines = [t("handoff", lang)]
+    filled = {
+        name: value for name in CONTACT_FIELDS + EXTRA_FIELDS if centre and (value := staff_value(centre, name, lang))
+    }
+    missing = [name for name in CONTACT_FIELDS if name not in filled]
+    if not any(name in filled for name in CONTACT_FIELDS):
+        lines.append(t("handoff_no_contact", lang))  # none of phone, address, hours: as before
+        missing = []
+    lines += [t("centre_contact", lang, field=FIELD_NAMES[name][lang], value=value) for name, value in filled.items()]
+    if missing:
+        names = [FIELD_NAMES[name][lang] for name in missing]
+        joined = (
+            "、".join(names)
+            if lang == "zh"
+            else ", ".join(names[:-1]) + (" and " if len(names) > 1 else "") + names[-1]
+        )
+        lines.append(t("handoff_missing", lang, fields=joined))
+    if "hours" in filled:
+        lines.append(open_now_line(filled["hours"], now, lang))
+    return lines
 
 
 class ActionHumanHandoff(KbAction):
@@ -23,13 +210,8 @@ class ActionHumanHandoff(KbAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, index: KnowledgeIndex
     ) -> list[dict[str, Any]]:
         lang = self.language(tracker)
-        lines = [t("handoff", lang)]
-        centre = index.entry(index.contact_entry)
-        contacts = [
-            t("centre_contact", lang, field=FIELD_NAMES[name][lang], value=value)
-            for name in ("phone", "address", "hours")
-            if centre and (value := staff_value(centre, name, lang))
-        ]
-        lines.extend(contacts or [t("handoff_no_contact", lang)])
-        dispatcher.utter_message(text="\n".join(lines))
+        centre = index.entry(index.contact_entry) if index.contact_entry else None
+        text = "\n".join(handoff_lines(centre, lang, town_now()))
+        # kind "handoff": the widget makes the staff's phone numbers in it tap-to-call links
+        dispatcher.utter_message(text=text, json_message={"kind": "handoff", "entry": None, "source": None})
         return []

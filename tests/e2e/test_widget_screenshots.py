@@ -38,34 +38,31 @@ def shoot(page, name: str) -> None:
     page.screenshot(path=str(DOCS / name), animations="disabled", caret="hide")
 
 
-def test_shots_desktop(browser, gateway):
-    """The town page at 1366 px with a Chinese answer and its source quote open."""
-    context = browser.new_context(locale="zh-CN", viewport={"width": 1366, "height": 860}, reduced_motion="reduce")
-    page = context.new_page()
-    page.goto(gateway)
-    converse(page, question="尊老金发了多少?", source=True)
-    shoot(page, "widget-desktop.png")
-    context.close()
+DESKTOP = {"width": 1366, "height": 860}
+PHONE = {"width": 360, "height": 740}
 
 
-def test_shots_mobile(browser, gateway):
-    """A 360 px phone: the panel fills the screen."""
+@pytest.mark.parametrize(
+    "name, viewport, elder, talk",
+    [
+        # The town page at 1366 px with a Chinese answer and its source quote open.
+        ("widget-desktop.png", DESKTOP, False, {"question": "尊老金发了多少?", "source": True}),
+        # A 360 px phone: the panel fills the screen.
+        ("widget-mobile.png", PHONE, False, {"topic": "医保"}),
+        # Elder mode (the page's own 长辈模式 switch turns on the widget's too): large text, high contrast.
+        ("widget-elder.png", DESKTOP, True, {"question": "村里有法律顾问吗?"}),
+        # Elder mode on a 360×740 phone: one row of icons, the privacy reminder, room for the conversation.
+        ("widget-elder-mobile.png", PHONE, True, {"question": "尊老金发了多少?"}),
+    ],
+)
+def test_shots(browser, gateway, name, viewport, elder, talk):
     context = browser.new_context(
-        locale="zh-CN", viewport={"width": 360, "height": 740}, device_scale_factor=2, reduced_motion="reduce"
+        locale="zh-CN", viewport=viewport, device_scale_factor=2 if viewport is PHONE else 1, reduced_motion="reduce"
     )
     page = context.new_page()
     page.goto(gateway)
-    converse(page, topic="医保")
-    shoot(page, "widget-mobile.png")
-    context.close()
-
-
-def test_shots_elder_mode(browser, gateway):
-    """Elder mode: large text, high contrast."""
-    context = browser.new_context(locale="zh-CN", viewport={"width": 1366, "height": 860}, reduced_motion="reduce")
-    page = context.new_page()
-    page.goto(gateway)
-    page.locator("#elder-link").click()  # the page's own 长辈模式 switch turns on the widget's too
-    converse(page, question="村里有法律顾问吗?")
-    shoot(page, "widget-elder.png")
+    if elder:
+        page.locator("#elder-link").click()
+    converse(page, **talk)
+    shoot(page, name)
     context.close()

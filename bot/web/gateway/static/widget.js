@@ -1,8 +1,9 @@
 /* Zhitang Assistant (支塘小助手) chat widget. Embed with one tag:
  *   <script src="https://GATEWAY/static/widget.js" data-gateway="https://GATEWAY" data-lang="auto" defer></script>
  * data-lang: "zh", "en" or "auto" (the browser's language). data-open="true" opens the panel on load.
- * Vanilla JS, no dependencies. Bot text is rendered with DOM APIs and textContent only:
- * the only markup is **bold**, line breaks and http(s) links. */
+ * Vanilla JS (ES5 syntax), no dependencies. Bot text is rendered with DOM APIs and text nodes only: the only
+ * markup is **bold**, line breaks, http(s) links and, in answers giving contacts staff entered, tel: links.
+ * The page drives it through window.ZhitangWidget (open, close, ask, setElder, setLang, forget; README). */
 (function () {
   "use strict";
   if (window.ZhitangWidget) return; // embedded twice: keep the first
@@ -35,8 +36,18 @@
       elder: "长辈模式",
       elderLabel: "长辈模式：大字体、高对比度",
       langButton: "English",
+      langShort: "EN",
       langLabel: "Switch to English",
+      autoRead: "自动朗读",
+      autoReadLabel: "自动朗读新的回答",
+      readAloud: "朗读",
+      readAloudLabel: "朗读这条回答",
+      stopReading: "停止朗读",
+      call: "拨打电话",
       privacy: "请勿输入身份证号、手机号、银行卡号等个人信息。",
+      privacyHide: "收起",
+      privacyHideLabel: "收起隐私提示",
+      privacyShowLabel: "显示隐私提示",
       privacyMore: "隐私说明",
       privacyMoreLabel: "隐私说明：保存什么、保存多久、如何删除",
       privacyKept: "保存什么：您的提问和小助手的回答、您的评价，以及小助手答不上的问题(供工作人员改进服务)。",
@@ -65,6 +76,11 @@
       down: "没帮助",
       thanks: "谢谢您的评价！",
       feedbackFailed: "评价没有保存，请稍后再试。",
+      rateAsk: "您对这次服务满意吗？（可不评）",
+      rateLevels: ["非常满意", "满意", "基本满意", "不满意", "非常不满意"],
+      rateThanks: "谢谢您的评价！不满意的评价会由工作人员查看改进。",
+      rateSkip: "不评价",
+      rateSkipLabel: "不评价，关闭",
       empty: "请输入您的问题。",
       unavailable: "抱歉，小助手暂时无法回答，请稍后再试，或到支塘镇便民服务中心咨询。",
       counter: "{n}/{max} 字",
@@ -83,8 +99,18 @@
       elder: "Large text",
       elderLabel: "Elder mode: large text, high contrast",
       langButton: "中文",
+      langShort: "中",
       langLabel: "切换到中文",
+      autoRead: "Auto-read",
+      autoReadLabel: "Read new answers aloud automatically",
+      readAloud: "Read aloud",
+      readAloudLabel: "Read this answer aloud",
+      stopReading: "Stop reading",
+      call: "Call",
       privacy: "Please do not enter personal details such as ID, phone or bank card numbers.",
+      privacyHide: "Hide",
+      privacyHideLabel: "Hide the privacy reminder",
+      privacyShowLabel: "Show the privacy reminder",
       privacyMore: "Privacy",
       privacyMoreLabel: "Privacy notice: what is kept, for how long, how to delete it",
       privacyKept:
@@ -115,6 +141,11 @@
       down: "Not helpful",
       thanks: "Thank you for your feedback!",
       feedbackFailed: "Your rating was not saved. Please try again later.",
+      rateAsk: "How satisfied are you with this service? (optional)",
+      rateLevels: ["Very satisfied", "Satisfied", "Fairly satisfied", "Dissatisfied", "Very dissatisfied"],
+      rateThanks: "Thank you! Town staff look into every rating below “fairly satisfied”.",
+      rateSkip: "No thanks",
+      rateSkipLabel: "No thanks, close",
       empty: "Please type your question.",
       unavailable:
         "Sorry, the assistant is temporarily unavailable. Please try again later, or visit the Zhitang Town Public Service Centre.",
@@ -180,14 +211,20 @@
     }
     return "zh";
   }
-  function hasChinese(text) {
-    return /[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]/.test(text || "");
+  /* The language a text is mostly in: Chinese characters against English words ("How much is 尊老金?" is English). */
+  function textLang(text) {
+    var cjk = (String(text || "").match(/[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]/g) || []).length;
+    var words = (String(text || "").match(/[A-Za-z]+/g) || []).length;
+    if (!cjk && !words) return state.lang;
+    return cjk > words ? "zh" : "en";
   }
 
   var configured = script.dataset && script.dataset.lang;
   var state = {
     lang: load("lang", null) || (configured === "zh" || configured === "en" ? configured : browserLang()),
     elder: load("elder", false) === true,
+    autoRead: load("autoread", false) === true, // elder mode reads new answers aloud
+    privacyFolded: load("privacy-folded", false) === true, // the resident folded the privacy reminder away
     session: load("session", null),
     history: load("history", []),
     busy: false,
@@ -210,22 +247,57 @@
     return TEXT[state.lang][key];
   }
 
+  /* Reading aloud uses the browser's speechSynthesis (voices on the device first; no cloud speech recognition):
+     where it is missing (some Android WebViews), the 朗读 buttons and the auto-read switch are not shown. */
+  var speech =
+    window.speechSynthesis && typeof window.SpeechSynthesisUtterance === "function" ? window.speechSynthesis : null;
+  var reading = null; // the 朗读 button of the answer being read
+
   /* ---------- DOM helpers ---------- */
-  function el(tag, className, text) {
+  /* el("p", "zt-x", "text") or el("div", {className: "zt-x", id: "zt-y", role: "log", "aria-live": "polite"},
+     [child, "text", …]): properties where the element has one (className, id, hidden, type, tabIndex …), attributes
+     otherwise (role, aria-*, data-*); strings become text nodes, never markup. */
+  function el(tag, attrs, children) {
     var node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined && text !== null) node.textContent = text;
+    var set = typeof attrs === "string" ? { className: attrs } : attrs || {};
+    Object.keys(set).forEach(function (name) {
+      if (name.indexOf("-") < 0 && name !== "role" && name in node) node[name] = set[name];
+      else node.setAttribute(name, set[name]);
+    });
+    (Array.isArray(children) ? children : [children]).forEach(function (child) {
+      if (child === null || child === undefined || child === "") return;
+      node.appendChild(typeof child === "object" ? child : document.createTextNode(String(child)));
+    });
     return node;
   }
-  function button(className, text, onClick) {
-    var b = el("button", className, text);
+  function button(attrs, children, onClick) {
+    var b = el("button", attrs, children);
     b.type = "button";
     b.addEventListener("click", onClick);
     return b;
   }
+  /* A toolbar button: an icon (CSS) and a label that phones hide, keeping it for screen readers (aria-label). */
+  function tool(name, onClick, attrs) {
+    var set = attrs || {};
+    set.className = "zt-tool zt-" + name;
+    return button(set, el("span", "zt-tool-label"), onClick);
+  }
+  function labelTool(b, text, label) {
+    b.firstChild.textContent = text;
+    b.setAttribute("aria-label", label);
+    b.title = label;
+  }
 
-  /* Bot text -> DOM: line breaks, **bold**, http(s) links; everything else is plain text. */
+  /* Bot text -> DOM: line breaks, **bold**, http(s) links; everything else is plain text. In answers that give
+     phone numbers staff entered (TEL_KINDS), those numbers become tel: links. */
   var INLINE = /\*\*([^*\n]+)\*\*|(https?:\/\/[^\s<>"'“”‘’()()，。、;;]+)/g;
+  // landline with its area code, mobile, 400/800 numbers, a local number, a 5-digit service line (12345)
+  var PHONE = new RegExp(
+    "((?:\\+?86[\\s-]?)?(?:0\\d{2,3}[\\s-]?\\d{7,8}|1[3-9]\\d[\\s-]?\\d{4}[\\s-]?\\d{4}|" +
+      "[48]00[\\s-]?\\d{3}[\\s-]?\\d{4}|\\d{7,8}|[19]\\d{4}))"
+  );
+  var INLINE_TEL = new RegExp(INLINE.source + "|" + PHONE.source, "g");
+  var TEL_KINDS = ["handoff", "field", "field_unknown"]; // actions/handoff.py, actions/answering.py
   function safeLink(raw) {
     var url;
     try {
@@ -234,182 +306,190 @@
       return null;
     }
     if (url.protocol !== "http:" && url.protocol !== "https:") return null;
-    var a = el("a", "zt-link", raw);
-    a.href = url.href;
-    a.target = "_blank";
-    a.rel = "noopener noreferrer nofollow";
-    return a;
+    var attrs = { className: "zt-link", href: url.href, target: "_blank", rel: "noopener noreferrer nofollow" };
+    return el("a", attrs, raw);
   }
-  function renderInline(parent, line) {
+  function telLink(number) {
+    var href = "tel:" + number.replace(/[^\d+]/g, "");
+    return el("a", { className: "zt-link zt-tel", href: href, "aria-label": t("call") + " " + number }, number);
+  }
+  function renderInline(parent, line, tel) {
+    var pattern = tel ? INLINE_TEL : INLINE;
     var last = 0;
     var match;
-    INLINE.lastIndex = 0;
-    while ((match = INLINE.exec(line)) !== null) {
-      if (match.index > last) parent.appendChild(document.createTextNode(line.slice(last, match.index)));
-      if (match[1] !== undefined) {
-        parent.appendChild(el("strong", null, match[1]));
-      } else {
-        parent.appendChild(safeLink(match[2]) || document.createTextNode(match[2]));
+    pattern.lastIndex = 0;
+    while ((match = pattern.exec(line)) !== null) {
+      if (match[3] !== undefined) {
+        // a phone number stands alone: not a piece of a longer number, a date or an amount
+        var end = match.index + match[3].length;
+        if (/[\d.\-:]/.test(line.charAt(match.index - 1)) || /[\d.:]/.test(line.charAt(end))) {
+          pattern.lastIndex = match.index + 1;
+          continue;
+        }
       }
-      last = INLINE.lastIndex;
+      if (match.index > last) parent.appendChild(document.createTextNode(line.slice(last, match.index)));
+      if (match[1] !== undefined) parent.appendChild(el("strong", null, match[1]));
+      else if (match[2] !== undefined) parent.appendChild(safeLink(match[2]) || document.createTextNode(match[2]));
+      else parent.appendChild(telLink(match[3]));
+      last = pattern.lastIndex;
     }
     if (last < line.length) parent.appendChild(document.createTextNode(line.slice(last)));
   }
-  function renderText(parent, text) {
+  function renderText(parent, text, tel) {
     String(text || "")
       .split("\n")
       .forEach(function (line, i) {
         if (i) parent.appendChild(document.createElement("br"));
-        renderInline(parent, line);
+        renderInline(parent, line, tel);
       });
   }
 
   /* ---------- the widget's DOM ---------- */
-  var root = el("div", "zt-widget");
-  root.id = "zhitang-assistant";
-  var launcher = el("button", "zt-launcher");
-  launcher.type = "button";
-  launcher.setAttribute("aria-haspopup", "dialog");
-  launcher.setAttribute("aria-expanded", "false");
-  var launcherIcon = el("span", "zt-launcher-icon");
-  launcherIcon.setAttribute("aria-hidden", "true");
   var launcherLabel = el("span", "zt-launcher-label");
-  launcher.appendChild(launcherIcon);
-  launcher.appendChild(launcherLabel);
+  var launcher = el(
+    "button",
+    {
+      className: "zt-launcher",
+      type: "button",
+      "aria-haspopup": "dialog",
+      "aria-expanded": "false",
+      "aria-controls": "zt-panel",
+    },
+    [el("span", { className: "zt-launcher-icon", "aria-hidden": "true" }), launcherLabel]
+  );
 
-  var panel = el("div", "zt-panel");
-  panel.id = "zt-panel";
-  panel.hidden = true;
-  panel.setAttribute("role", "dialog");
-  panel.setAttribute("aria-modal", "false");
-  panel.setAttribute("aria-labelledby", "zt-title");
-  launcher.setAttribute("aria-controls", "zt-panel");
-
-  var header = el("div", "zt-header");
-  var brand = el("div", "zt-brand");
-  var avatar = el("span", "zt-avatar", "支");
-  avatar.setAttribute("aria-hidden", "true");
-  var titles = el("div", "zt-titles");
-  var title = el("h2", "zt-title");
-  title.id = "zt-title";
+  var title = el("h2", { className: "zt-title", id: "zt-title" });
   var subtitle = el("p", "zt-subtitle");
-  titles.appendChild(title);
-  titles.appendChild(subtitle);
-  brand.appendChild(avatar);
-  brand.appendChild(titles);
+  var privacyShow = button(
+    {
+      className: "zt-icon-button zt-privacy-show",
+      hidden: true,
+      "aria-controls": "zt-privacy",
+      "aria-expanded": "false",
+    },
+    null,
+    function () {
+      foldPrivacy(false, true);
+    }
+  );
   var closeButton = button("zt-icon-button zt-close", "×", function () {
     setOpen(false);
   });
-  header.appendChild(brand);
-  header.appendChild(closeButton);
+  var header = el("div", "zt-header", [
+    el("div", "zt-brand", [
+      el("span", { className: "zt-avatar", "aria-hidden": "true" }, "支"),
+      el("div", "zt-titles", [title, subtitle]),
+    ]),
+    privacyShow,
+    closeButton,
+  ]);
 
-  var toolbar = el("div", "zt-toolbar");
-  toolbar.setAttribute("role", "toolbar");
-  var langButton = button("zt-tool zt-lang", "", function () {
-    setLang(state.lang === "zh" ? "en" : "zh");
-  });
-  var elderButton = button("zt-tool zt-elder-toggle", "", function () {
+  var elderButton = tool("elder-toggle", function () {
     setElder(!state.elder);
   });
-  var newButton = button("zt-tool zt-new", "", function () {
+  var langButton = tool("lang", function () {
+    setLang(state.lang === "zh" ? "en" : "zh");
+  });
+  var autoReadButton = tool("autoread", function () {
+    setAutoRead(!state.autoRead);
+  });
+  var newButton = tool("new", function () {
     newConversation();
   });
-  var forgetButton = button("zt-tool zt-forget", "", function () {
-    askToForget();
-  });
-  forgetButton.setAttribute("aria-controls", "zt-confirm");
-  forgetButton.setAttribute("aria-expanded", "false");
-  toolbar.appendChild(elderButton);
-  toolbar.appendChild(langButton);
-  toolbar.appendChild(newButton);
-  toolbar.appendChild(forgetButton);
+  var forgetButton = tool(
+    "forget",
+    function () {
+      askToForget();
+    },
+    { "aria-controls": "zt-confirm", "aria-expanded": "false" }
+  );
+  var toolbar = el("div", { className: "zt-toolbar", role: "toolbar" }, [
+    elderButton,
+    langButton,
+    autoReadButton,
+    newButton,
+    forgetButton,
+  ]);
 
   /* "Delete this conversation?" under the toolbar: yes deletes it on the server, then here. */
-  var confirmBox = el("div", "zt-confirm");
-  confirmBox.id = "zt-confirm";
-  confirmBox.hidden = true;
-  confirmBox.setAttribute("role", "group");
-  confirmBox.setAttribute("aria-labelledby", "zt-confirm-text");
-  var confirmText = el("p", "zt-confirm-text");
-  confirmText.id = "zt-confirm-text";
+  var confirmText = el("p", { className: "zt-confirm-text", id: "zt-confirm-text" });
   var confirmYes = button("zt-confirm-yes", "", function () {
     forgetConversation();
   });
   var confirmNo = button("zt-confirm-no", "", function () {
     hideConfirm();
   });
-  confirmBox.appendChild(confirmText);
-  confirmBox.appendChild(confirmYes);
-  confirmBox.appendChild(confirmNo);
+  var confirmBox = el(
+    "div",
+    { className: "zt-confirm", id: "zt-confirm", hidden: true, role: "group", "aria-labelledby": "zt-confirm-text" },
+    [confirmText, confirmYes, confirmNo]
+  );
 
-  var privacy = el("p", "zt-privacy");
-  privacy.id = "zt-privacy";
-  var privacyText = el("span", "zt-privacy-text");
-  privacyText.id = "zt-privacy-text";
-  var privacyToggle = button("zt-privacy-toggle", "", function () {
-    showPrivacy(privacyNotice.hidden);
+  /* The privacy reminder (foldable, the choice is kept), and its notice: what is kept, for how long, masking,
+     how to delete. Folded, the input still names it for screen readers (aria-describedby). */
+  var privacyText = el("span", { className: "zt-privacy-text", id: "zt-privacy-text" });
+  var privacyToggle = button(
+    { className: "zt-privacy-toggle", "aria-expanded": "false", "aria-controls": "zt-privacy-notice" },
+    null,
+    function () {
+      showPrivacy(privacyNotice.hidden);
+    }
+  );
+  var privacyHide = button({ className: "zt-privacy-hide", "aria-controls": "zt-privacy" }, null, function () {
+    foldPrivacy(true, true);
   });
-  privacyToggle.setAttribute("aria-expanded", "false");
-  privacyToggle.setAttribute("aria-controls", "zt-privacy-notice");
-  privacy.appendChild(privacyText);
-  privacy.appendChild(document.createTextNode(" "));
-  privacy.appendChild(privacyToggle);
-  /* The privacy notice, folded: what is kept, for how long, masking, how to delete. */
-  var privacyNotice = el("div", "zt-privacy-notice");
-  privacyNotice.id = "zt-privacy-notice";
-  privacyNotice.hidden = true;
-  privacyNotice.setAttribute("role", "region");
+  var privacy = el("div", { className: "zt-privacy", id: "zt-privacy" }, [
+    privacyText,
+    el("span", "zt-privacy-actions", [privacyToggle, privacyHide]),
+  ]);
   var privacyList = el("ul");
-  privacyNotice.appendChild(privacyList);
+  var privacyNotice = el(
+    "div",
+    { className: "zt-privacy-notice", id: "zt-privacy-notice", hidden: true, role: "region", tabIndex: 0 },
+    [privacyList]
+  );
 
-  var log = el("div", "zt-log");
-  log.setAttribute("role", "log");
-  log.setAttribute("aria-live", "polite");
-  log.setAttribute("aria-relevant", "additions");
-  log.tabIndex = 0;
+  var log = el("div", {
+    className: "zt-log",
+    role: "log",
+    "aria-live": "polite",
+    "aria-relevant": "additions",
+    tabIndex: 0,
+  });
 
-  var typing = el("div", "zt-typing");
-  typing.setAttribute("role", "status");
-  typing.hidden = true;
-  var dots = el("span", "zt-dots");
-  dots.setAttribute("aria-hidden", "true");
-  dots.appendChild(el("span"));
-  dots.appendChild(el("span"));
-  dots.appendChild(el("span"));
   var typingText = el("span", "zt-typing-text");
-  typing.appendChild(dots);
-  typing.appendChild(typingText);
+  var typing = el("div", { className: "zt-typing", role: "status", hidden: true }, [
+    el("span", { className: "zt-dots", "aria-hidden": "true" }, [el("span"), el("span"), el("span")]),
+    typingText,
+  ]);
 
-  var form = el("form", "zt-form");
-  form.noValidate = true;
-  var inputLabel = el("label", "zt-sr");
-  inputLabel.htmlFor = "zt-input";
-  var input = el("textarea", "zt-input");
-  input.id = "zt-input";
-  input.rows = 2;
-  input.maxLength = MAX_CHARS;
-  input.setAttribute("aria-describedby", "zt-privacy-text zt-counter");
-  var counter = el("span", "zt-counter");
-  counter.id = "zt-counter";
-  var sendButton = el("button", "zt-send");
-  sendButton.type = "submit";
-  form.appendChild(inputLabel);
-  form.appendChild(input);
-  var formSide = el("div", "zt-form-side");
-  formSide.appendChild(sendButton);
-  formSide.appendChild(counter);
-  form.appendChild(formSide);
+  var inputLabel = el("label", { className: "zt-sr", htmlFor: "zt-input" });
+  var input = el("textarea", {
+    className: "zt-input",
+    id: "zt-input",
+    rows: 1, // grows with its text (fitInput)
+    maxLength: MAX_CHARS,
+    "aria-describedby": "zt-privacy-text zt-counter",
+  });
+  var counter = el("span", { className: "zt-counter", id: "zt-counter" });
+  var sendButton = el("button", { className: "zt-send", type: "submit" });
+  var form = el("form", { className: "zt-form", noValidate: true }, [inputLabel, input, sendButton, counter]);
 
-  panel.appendChild(header);
-  panel.appendChild(toolbar);
-  panel.appendChild(confirmBox);
-  panel.appendChild(privacy);
-  panel.appendChild(privacyNotice);
-  panel.appendChild(log);
-  panel.appendChild(typing);
-  panel.appendChild(form);
-  root.appendChild(panel);
-  root.appendChild(launcher);
+  var panel = el(
+    "div",
+    {
+      className: "zt-panel",
+      id: "zt-panel",
+      hidden: true,
+      role: "dialog",
+      "aria-modal": "false",
+      "aria-labelledby": "zt-title",
+    },
+    [header, toolbar, confirmBox, privacy, privacyNotice, log, typing, form]
+  );
+  /* After the panel is closed: the 5-level rating of the conversation that ended (offerRating). */
+  var rateCard = el("div", { className: "zt-rate-card", hidden: true });
+  var root = el("div", { className: "zt-widget", id: "zhitang-assistant" }, [panel, rateCard, launcher]);
 
   function applyLabels() {
     root.lang = state.lang === "zh" ? "zh-CN" : "en";
@@ -419,22 +499,26 @@
     subtitle.textContent = t("subtitle");
     closeButton.setAttribute("aria-label", t("close"));
     closeButton.title = t("close");
-    langButton.textContent = t("langButton");
+    labelTool(langButton, t("langButton"), t("langLabel"));
     langButton.lang = state.lang === "zh" ? "en" : "zh-CN";
-    langButton.setAttribute("aria-label", t("langLabel"));
-    elderButton.textContent = t("elder");
-    elderButton.setAttribute("aria-label", t("elderLabel"));
+    langButton.setAttribute("data-short", t("langShort"));
+    labelTool(elderButton, t("elder"), t("elderLabel"));
     elderButton.setAttribute("aria-pressed", state.elder ? "true" : "false");
-    newButton.textContent = t("newChat");
-    newButton.setAttribute("aria-label", t("newChatLabel"));
-    forgetButton.textContent = t("forget");
-    forgetButton.setAttribute("aria-label", t("forgetLabel"));
+    labelTool(autoReadButton, t("autoRead"), t("autoReadLabel"));
+    autoReadButton.setAttribute("aria-pressed", state.autoRead ? "true" : "false");
+    autoReadButton.hidden = !speech || !state.elder; // an elder-mode switch, where the browser can speak
+    labelTool(newButton, t("newChat"), t("newChatLabel"));
+    labelTool(forgetButton, t("forget"), t("forgetLabel"));
     confirmText.textContent = t("forgetAsk");
     confirmYes.textContent = t("forgetYes");
     confirmNo.textContent = t("forgetNo");
     privacyText.textContent = t("privacy");
     privacyToggle.textContent = t("privacyMore");
     privacyToggle.setAttribute("aria-label", t("privacyMoreLabel"));
+    privacyHide.textContent = t("privacyHide");
+    privacyHide.setAttribute("aria-label", t("privacyHideLabel"));
+    privacyShow.setAttribute("aria-label", t("privacyShowLabel"));
+    privacyShow.title = t("privacyShowLabel");
     privacyNotice.setAttribute("aria-label", t("privacyMoreLabel"));
     renderPrivacy();
     log.setAttribute("aria-label", t("log"));
@@ -445,8 +529,21 @@
     sendButton.textContent = t("send");
     updateCounter();
   }
+  /* The counter shows once the resident types; the input grows with its text (and shows its whole
+     placeholder), up to the height the stylesheet allows. */
   function updateCounter() {
     counter.textContent = t("counter").replace("{n}", input.value.length).replace("{max}", MAX_CHARS);
+    counter.hidden = !input.value.length;
+    fitInput();
+  }
+  function fitInput() {
+    if (panel.hidden) return; // nothing to measure
+    input.style.height = "auto";
+    var empty = !input.value;
+    if (empty) input.value = input.placeholder;
+    var height = input.scrollHeight + input.offsetHeight - input.clientHeight;
+    if (empty) input.value = "";
+    input.style.height = height + "px";
   }
 
   /* ---------- messages ---------- */
@@ -487,67 +584,67 @@
   }
 
   function feedbackBlock(item) {
-    var group = el("div", "zt-feedback");
-    group.setAttribute("role", "group");
-    group.setAttribute("aria-label", t("helpfulGroup"));
-    var status = el("span", "zt-feedback-status");
-    status.setAttribute("role", "status");
-    var up = button("zt-rate zt-up", "👍", function () {
+    var status = el("span", { className: "zt-feedback-status", role: "status" });
+    var up = button({ className: "zt-rate zt-up", "aria-label": t("up"), title: t("up") }, "👍", function () {
       rate(item, "up", up, down, status);
     });
-    var down = button("zt-rate zt-down", "👎", function () {
+    var down = button({ className: "zt-rate zt-down", "aria-label": t("down"), title: t("down") }, "👎", function () {
       rate(item, "down", down, up, status);
     });
-    up.setAttribute("aria-label", t("up"));
-    up.title = t("up");
-    down.setAttribute("aria-label", t("down"));
-    down.title = t("down");
     [up, down].forEach(function (b) {
       b.setAttribute("aria-pressed", item.rating === (b === up ? "up" : "down") ? "true" : "false");
       if (item.rating) b.disabled = true;
     });
     if (item.rating) status.textContent = t("thanks");
-    group.appendChild(up);
-    group.appendChild(down);
-    group.appendChild(status);
-    return group;
+    return el("div", { className: "zt-feedback", role: "group", "aria-label": t("helpfulGroup") }, [up, down, status]);
+  }
+
+  /* 朗读 / Read aloud under each answer, where the browser can speak (speechSynthesis). */
+  function readButton(item) {
+    if (!speech || !item.text) return null;
+    var label = el("span", "zt-read-label", t("readAloud"));
+    var b = button({ className: "zt-read", "aria-label": t("readAloudLabel") }, label, function () {
+      if (reading === b) stopReading();
+      else read(item.text, b);
+    });
+    return b;
   }
 
   function renderItem(item) {
     var row = el("div", "zt-msg zt-" + item.role);
-    var bubble = el("div", "zt-bubble");
-    bubble.lang = hasChinese(item.text) ? "zh-CN" : "en";
-    var who = el("span", "zt-sr", t(item.role === "user" ? "you" : item.role === "bot" ? "bot" : "notice"));
-    bubble.appendChild(who);
     var body = el("span", "zt-text");
-    if (item.role === "bot") renderText(body, item.text);
+    if (item.role === "bot") renderText(body, item.text, TEL_KINDS.indexOf(item.kind) >= 0);
     else body.textContent = item.text; // the resident's own words and notices: plain text only
-    bubble.appendChild(body);
-    row.appendChild(bubble);
+    var who = el("span", "zt-sr", t(item.role === "user" ? "you" : item.role === "bot" ? "bot" : "notice"));
+    var lang = textLang(item.text) === "zh" ? "zh-CN" : "en";
+    row.appendChild(el("div", { className: "zt-bubble", lang: lang }, [who, body]));
+    var readAloud = null;
     if (item.role === "bot") {
       var source = sourceBlock(item.source);
       if (source) row.appendChild(source);
+      readAloud = readButton(item);
+      var tools = [readAloud, item.greeting ? null : feedbackBlock(item)];
+      if (readAloud || !item.greeting) row.appendChild(el("div", "zt-answer-tools", tools));
       // The quote already opens under the answer: its "show the source" button would repeat it.
       var buttons = (item.buttons || []).filter(function (b) {
         return !(source && b.payload === "/show_source");
       });
       if (buttons.length) {
-        var chips = el("div", "zt-chips");
-        chips.setAttribute("role", "group");
-        chips.setAttribute("aria-label", t("suggestions"));
-        buttons.forEach(function (b) {
-          chips.appendChild(
-            button("zt-chip", b.title, function () {
-              ask(b.payload, b.title);
+        row.appendChild(
+          el(
+            "div",
+            { className: "zt-chips", role: "group", "aria-label": t("suggestions") },
+            buttons.map(function (b) {
+              return button("zt-chip", b.title, function () {
+                ask(b.payload, b.title);
+              });
             })
-          );
-        });
-        row.appendChild(chips);
+          )
+        );
       }
-      if (!item.greeting) row.appendChild(feedbackBlock(item));
     }
     log.appendChild(row);
-    return { row: row, body: body };
+    return { row: row, body: body, read: readAloud };
   }
 
   function remember(item) {
@@ -603,7 +700,8 @@
     if (busy) scrollDown();
   }
 
-  /* Send a message. `shown` is what the resident sees (a button's title); `hidden` sends without a bubble. */
+  /* Ask: show the question, send it, show the reply. `shown` is what the resident sees (a button's title);
+     `hidden` sends without a bubble (the greeting). */
   function ask(text, shown, options) {
     options = options || {};
     if (state.busy) return Promise.resolve();
@@ -617,52 +715,136 @@
       scrollDown();
     }
     setBusy(true);
-    return post("/api/chat", { session: state.session, text: text, lang: state.lang }).then(function (result) {
+    return sendMessage(text).then(function (result) {
       setBusy(false);
-      var data = result.data;
-      if (result.status === 200 && Array.isArray(data.messages)) {
-        var question = shown || data.question || text;
-        var firstRow = null;
-        if (mine) {
-          mine.body.textContent = question; // the gateway's masked copy replaces any ID or phone number
-          remember({ role: "user", text: question });
-        }
-        data.messages.forEach(function (m) {
-          var item = {
-            role: "bot",
-            text: typeof m.text === "string" ? m.text : "",
-            buttons: Array.isArray(m.buttons) ? m.buttons : [],
-            source: m.source || null,
-            kind: m.kind || null,
-            entry: m.entry || null,
-            question: options.hidden ? null : question,
-            greeting: !!options.hidden,
-          };
-          var rendered = renderItem(item);
-          if (!firstRow) firstRow = rendered.row;
-          remember(item);
-        });
-        scrollDown();
-        var start = mine ? mine.row : firstRow;
-        if (start) scrollToStart(start);
-        return;
-      }
-      var message = typeof data.message === "string" && data.message ? data.message : t("unavailable");
-      if (result.status === 503 || result.status === 0) {
-        if (mine) {
-          var kept = shown || data.question || maskNumbers(text); // only masked words are kept
-          mine.body.textContent = kept;
-          remember({ role: "user", text: kept });
-        }
-      } else if (mine) {
-        log.removeChild(mine.row); // refused: give the words back to edit
-        if (!shown && !input.value) {
-          input.value = text;
-          updateCounter();
-        }
-      }
-      notice(message);
+      var answered = result.status === 200 && Array.isArray(result.data.messages);
+      if (answered) showAnswers(result.data, text, shown, mine, options);
+      else showRefusal(result, text, shown, mine);
     });
+  }
+
+  /* Sending: one message to the gateway; resolves to {status, data} (status 0: not reached). */
+  function sendMessage(text) {
+    return post("/api/chat", { session: state.session, text: text, lang: state.lang });
+  }
+
+  /* Rendering the bot's answers: the masked question replaces the typed one, each answer is shown and kept,
+     the view starts at the question, and elder mode's auto-read reads the answers. */
+  function showAnswers(data, text, shown, mine, options) {
+    var question = shown || data.question || text;
+    if (mine) {
+      mine.body.textContent = question; // the gateway's masked copy replaces any ID or phone number
+      remember({ role: "user", text: question });
+    }
+    var rendered = data.messages.map(function (m) {
+      var item = {
+        role: "bot",
+        text: typeof m.text === "string" ? m.text : "",
+        buttons: Array.isArray(m.buttons) ? m.buttons : [],
+        source: m.source || null,
+        kind: m.kind || null,
+        entry: m.entry || null,
+        question: options.hidden ? null : question,
+        greeting: !!options.hidden,
+      };
+      remember(item);
+      return { item: item, view: renderItem(item) };
+    });
+    var handover = data.messages.some(function (m) {
+      return m.kind === "handoff";
+    });
+    if (handover && !options.hidden) offerRating("handoff");
+    scrollDown();
+    var top = mine ? mine.row : rendered.length ? rendered[0].view.row : null;
+    if (top) scrollToStart(top);
+    if (!options.hidden && state.elder && state.autoRead && speech && rendered.length && rendered[0].view.read) {
+      var said = rendered.map(function (r) {
+        return r.item.text;
+      });
+      read(said.join("\n"), rendered[0].view.read);
+    }
+  }
+
+  /* Rendering a refusal or an outage: the gateway's message as a notice. When the gateway or Rasa was down the
+     question stays (masked); when it was refused (too long, too fast) the words go back into the input. */
+  function showRefusal(result, text, shown, mine) {
+    var data = result.data;
+    var message = typeof data.message === "string" && data.message ? data.message : t("unavailable");
+    if (result.status === 503 || result.status === 0) {
+      if (mine) {
+        var kept = shown || data.question || maskNumbers(text); // only masked words are kept
+        mine.body.textContent = kept;
+        remember({ role: "user", text: kept });
+      }
+    } else if (mine) {
+      log.removeChild(mine.row); // refused: give the words back to edit
+      if (!shown && !input.value) {
+        input.value = text;
+        updateCounter();
+      }
+    }
+    notice(message);
+  }
+
+  /* ---------- reading aloud (speechSynthesis: the browser's own voices, nothing leaves the device) ---------- */
+  var VOICE_TAGS = { zh: ["zh-cn", "zh-hans-cn", "zh-hans", "cmn-cn", "zh-sg", "zh-tw"], en: ["en-us", "en-gb", "en"] };
+
+  /* A zh-CN (or else Mandarin) voice for Chinese, an English one for English; voices on the device first. */
+  function pickVoice(lang) {
+    var best = null;
+    var bestScore = -1;
+    (speech.getVoices() || []).forEach(function (voice) {
+      var tag = String(voice.lang || "")
+        .toLowerCase()
+        .replace(/_/g, "-");
+      var rank = -1;
+      VOICE_TAGS[lang].forEach(function (wanted, i) {
+        if (rank < 0 && (tag === wanted || (lang === "en" && tag.indexOf("en-") === 0))) rank = i;
+      });
+      if (rank < 0) return;
+      var score = (voice.localService ? 100 : 0) - rank;
+      if (score > bestScore) {
+        best = voice;
+        bestScore = score;
+      }
+    });
+    return best;
+  }
+  function markReading(b, on) {
+    b.classList.toggle("zt-reading", on);
+    b.firstChild.textContent = t(on ? "stopReading" : "readAloud");
+    b.setAttribute("aria-label", t(on ? "stopReading" : "readAloudLabel"));
+  }
+  function stopReading() {
+    if (!speech) return;
+    if (reading) markReading(reading, false);
+    reading = null;
+    speech.cancel();
+  }
+  /* Read a text aloud; any reading under way stops first (one at a time). */
+  function read(text, b) {
+    stopReading();
+    var lang = textLang(text);
+    var utterance = new window.SpeechSynthesisUtterance(String(text).replace(/\*\*/g, ""));
+    utterance.lang = lang === "zh" ? "zh-CN" : "en-US";
+    var voice = pickVoice(lang);
+    if (voice) utterance.voice = voice;
+    utterance.rate = state.elder ? 0.9 : 1;
+    utterance.onend = utterance.onerror = function () {
+      if (reading === b) {
+        markReading(b, false);
+        reading = null;
+      }
+    };
+    reading = b;
+    markReading(b, true);
+    speech.speak(utterance);
+  }
+  function setAutoRead(on) {
+    state.autoRead = !!on;
+    save("autoread", state.autoRead);
+    autoReadButton.setAttribute("aria-pressed", state.autoRead ? "true" : "false");
+    if (!state.autoRead) stopReading();
   }
 
   function rate(item, rating, chosen, other, status) {
@@ -689,18 +871,78 @@
     });
   }
 
+  /* The government-service rating of the whole conversation (政务服务“好差评”: 非常满意 … 非常不满意): optional, one
+     tap, offered once a conversation ends (the panel is closed) or after a handover (a reply of kind "handoff"),
+     once per conversation. Stored by POST /api/feedback; staff follow up the two lowest (bot/web/admin). */
+  var LEVELS = ["very_satisfied", "satisfied", "basic", "dissatisfied", "very_dissatisfied"];
+  function ratedThisConversation() {
+    return load("rated", null) === state.session;
+  }
+  function ratingBlock(occasion, onSkip) {
+    var status = el("p", { className: "zt-rating-status", role: "status" });
+    var levels = LEVELS.map(function (level, i) {
+      var attrs = { className: "zt-rate zt-level zt-level-" + (i + 1), "aria-pressed": "false" };
+      var choice = button(attrs, t("rateLevels")[i], function () {
+        rateConversation(level, occasion, choice, levels, status);
+      });
+      return choice;
+    });
+    var children = [el("p", "zt-rating-ask", t("rateAsk")), el("div", "zt-rating-levels", levels), status];
+    if (onSkip) {
+      children.push(button({ className: "zt-rating-skip", "aria-label": t("rateSkipLabel") }, t("rateSkip"), onSkip));
+    }
+    return el("div", { className: "zt-rating", role: "group", "aria-label": t("rateAsk") }, children);
+  }
+  function rateConversation(level, occasion, chosen, levels, status) {
+    levels.forEach(function (b) {
+      b.disabled = true;
+    });
+    var body = { session: state.session, satisfaction: level, occasion: occasion, lang: state.lang };
+    return post("/api/feedback", body).then(function (result) {
+      if (result.status === 201) {
+        save("rated", state.session);
+        chosen.setAttribute("aria-pressed", "true");
+        status.textContent = t("rateThanks");
+      } else {
+        levels.forEach(function (b) {
+          b.disabled = false;
+        });
+        status.textContent = (result.data && result.data.message) || t("feedbackFailed");
+      }
+    });
+  }
+  /* Offer the rating: after a handover, under the reply; at the end of a conversation, beside the launcher. */
+  function offerRating(occasion) {
+    if (ratedThisConversation()) return;
+    if (occasion === "handoff") {
+      log.appendChild(el("div", "zt-msg zt-rating-row", [ratingBlock("handoff")]));
+      return;
+    }
+    rateCard.textContent = "";
+    rateCard.appendChild(
+      ratingBlock("end", function () {
+        rateCard.hidden = true;
+        launcher.focus();
+      })
+    );
+    rateCard.hidden = false;
+    save("rate-offered", state.session);
+  }
+
   function greet() {
     // A payload, not a typed word: Rasa greets in the language sent with it as metadata (state.lang).
     return ask("/greet", null, { hidden: true });
   }
 
   function restore() {
+    stopReading(); // its button is about to be drawn again
     log.textContent = "";
     state.history.forEach(renderItem);
     scrollDown();
   }
 
   function newConversation() {
+    stopReading();
     state.session = newSessionId();
     save("session", state.session);
     state.history = [];
@@ -722,6 +964,18 @@
     [t("privacyKept"), t("privacyMasked"), days.replace("{local}", local), t("privacyDelete")].forEach(function (line) {
       privacyList.appendChild(el("li", null, line));
     });
+  }
+
+  /* Fold the privacy reminder away (a lock button in the header brings it back), or show it; remembered. */
+  function foldPrivacy(folded, byResident) {
+    state.privacyFolded = folded;
+    privacy.hidden = folded;
+    if (folded) showPrivacy(false);
+    privacyShow.hidden = !folded;
+    privacyShow.setAttribute("aria-expanded", folded ? "false" : "true");
+    if (!byResident) return;
+    save("privacy-folded", folded);
+    (folded ? privacyShow : privacyHide).focus();
   }
 
   function showPrivacy(open) {
@@ -774,8 +1028,8 @@
         notice(refused && data.message ? data.message : t("forgetFailed"));
         return;
       }
-      drop("history");
-      drop("session");
+      stopReading();
+      ["history", "session", "rated", "rate-offered"].forEach(drop); // nothing of the old conversation stays
       state.history = [];
       state.session = newSessionId();
       save("session", state.session);
@@ -789,6 +1043,10 @@
   }
 
   function setLang(lang) {
+    lang = String(lang || "")
+      .toLowerCase()
+      .split("-")[0];
+    if (!TEXT[lang]) return; // "zh" or "en" (also "zh-CN", "en-US")
     state.lang = lang;
     save("lang", lang);
     applyLabels();
@@ -806,10 +1064,13 @@
   }
 
   function setElder(on) {
+    on = !!on;
     state.elder = on;
     save("elder", on);
     root.classList.toggle("zt-elder", on);
     elderButton.setAttribute("aria-pressed", on ? "true" : "false");
+    autoReadButton.hidden = !speech || !on;
+    fitInput();
     scrollDown();
   }
 
@@ -823,11 +1084,19 @@
       /* not kept */
     }
     if (open) {
+      rateCard.hidden = true;
       if (!log.childNodes.length && !state.busy) greet();
+      fitInput();
       scrollDown();
       input.focus();
     } else {
+      stopReading();
       launcher.focus();
+      // The conversation ends here: offer its rating once, if the resident asked anything and has not rated it.
+      var spoke = state.history.some(function (item) {
+        return item.role === "user";
+      });
+      if (spoke && load("rate-offered", null) !== state.session) offerRating("end");
     }
   }
 
@@ -855,6 +1124,7 @@
     }
   });
   input.addEventListener("input", updateCounter);
+  window.addEventListener("resize", fitInput);
   panel.addEventListener("keydown", function (event) {
     if (event.key === "Escape") {
       event.preventDefault();
@@ -870,10 +1140,12 @@
       css.rel = "stylesheet";
       css.href = GATEWAY + "/static/widget.css" + (VERSION ? "?v=" + encodeURIComponent(VERSION) : "");
       css.setAttribute("data-zhitang-widget", "");
+      css.addEventListener("load", fitInput); // the input's height depends on the stylesheet
       document.head.appendChild(css);
     }
     applyLabels();
     root.classList.toggle("zt-elder", state.elder);
+    foldPrivacy(state.privacyFolded, false);
     document.body.appendChild(root);
     restore();
     var wasOpen = false;
@@ -885,6 +1157,8 @@
     if (wasOpen || (script.dataset && script.dataset.open === "true")) setOpen(true);
   }
 
+  /* The embedding API (a contract: documented in README, tested in tests/e2e/test_widget_features.py); the widget's
+     root element is #zhitang-assistant. */
   window.ZhitangWidget = {
     open: function () {
       setOpen(true);
