@@ -33,8 +33,15 @@ NEW_NAMES = frozenset(
         "HSTS_MAX_AGE",
         "BODY_TIMEOUT",
         "ADMIN_COOKIE_SECURE",
+        "WECHAT_API_BASE",
+        "WECHAT_ID_SECRET",
+        "WECHAT_STORAGE",
+        "WECHAT_REPLY_AFTER",
     }
 )
+# Names WeChat's Official Account console itself uses (issue 15): read as ZHITANG_<name>, else <name>, both
+# without a warning.
+WECHAT_NAMES = frozenset({"WECHAT_TOKEN", "WECHAT_APP_ID", "WECHAT_APP_SECRET", "WECHAT_ENCODING_AES_KEY"})
 _warned: set[str] = set()  # old names already warned about in this process
 
 
@@ -44,7 +51,7 @@ def env(name: str, default: str) -> str:
     if new in os.environ:
         return os.environ[new]
     if name in os.environ and name not in NEW_NAMES:
-        if name not in PROCFILE_NAMES and name not in _warned:
+        if name not in PROCFILE_NAMES and name not in WECHAT_NAMES and name not in _warned:
             _warned.add(name)
             logger.warning("%s is deprecated, use %s; the old name stops working in the next release", name, new)
         return os.environ[name]
@@ -172,3 +179,21 @@ ADMIN_TIMEZONE = os.environ.get("ZHITANG_ADMIN_TIMEZONE", "Asia/Shanghai")  # ho
 # The first admin, created by `python -m kb ensure-admin` (make run) when no admin exists yet.
 ADMIN_USER = os.environ.get("ZHITANG_ADMIN_USER", "")
 ADMIN_PASSWORD = os.environ.get("ZHITANG_ADMIN_PASSWORD", "")
+
+# WeChat Official Account channel (bot/web/wechat, /wechat): on when WECHAT_TOKEN is set (the console's Token).
+WECHAT_TOKEN = env("WECHAT_TOKEN", "")
+# AppID and AppSecret: the customer-service message API (answers slower than WeChat's 5 s; a verified service
+# account); with the EncodingAESKey also safe mode (AES-encrypted messages with msg_signature).
+WECHAT_APP_ID = env("WECHAT_APP_ID", "")
+WECHAT_APP_SECRET = env("WECHAT_APP_SECRET", "")
+WECHAT_ENCODING_AES_KEY = env("WECHAT_ENCODING_AES_KEY", "")
+WECHAT_API_BASE = env("WECHAT_API_BASE", "https://api.weixin.qq.com").rstrip("/")  # tests: a fake WeChat server
+# Key of the HMAC that turns an OpenID into the Rasa conversation id (the OpenID itself is never stored); empty:
+# a random key generated once into $ZHITANG_VAR_DIR/wechat-id.key (set the same one on every gateway).
+WECHAT_ID_SECRET = env("WECHAT_ID_SECRET", "")
+# Where MsgIds seen, answers in flight, the last numbered suggestions and the access_token are shared: a Redis URL
+# or an SQLAlchemy URL; empty: the rate limits' Redis when they have one, else the KB database when it is not
+# SQLite, else $ZHITANG_VAR_DIR/wechat.sqlite3.
+WECHAT_STORAGE = env("WECHAT_STORAGE", "")
+# Seconds after which a passive reply gives up waiting ("success") and the answer goes by the customer-service API.
+WECHAT_REPLY_AFTER = float(env("WECHAT_REPLY_AFTER", "4.5"))

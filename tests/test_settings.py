@@ -165,5 +165,18 @@ def test_every_setting_is_documented_in_the_readme():
     for name in NAMES:
         assert f"| `ZHITANG_{name}` |" in readme, name
     renamed = readme[readme.index("**Renamed in this release:**") :].split("\n\n")[0]
-    for name in set(NAMES) - settings.PROCFILE_NAMES - settings.NEW_NAMES:
+    for name in set(NAMES) - settings.PROCFILE_NAMES - settings.NEW_NAMES - settings.WECHAT_NAMES:
         assert f"`{name}`" in renamed, name
+
+
+@pytest.mark.parametrize("name", sorted(settings.WECHAT_NAMES))
+def test_the_wechat_consoles_names_work_with_and_without_the_prefix(clean_env, caplog, name):
+    """Issue 15 names them WECHAT_TOKEN ...: both spellings are documented and neither warns."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert f"| `ZHITANG_{name}` | empty | (or `{name}`) " in readme, name
+    clean_env.setenv(name, "plain")
+    with caplog.at_level(logging.WARNING, logger="bot.settings"):
+        assert settings.env(name, "") == "plain"
+        clean_env.setenv(f"ZHITANG_{name}", "prefixed")
+        assert settings.env(name, "") == "prefixed"
+    assert deprecations(caplog) == []

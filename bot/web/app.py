@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from bot.web import admin, security
+from bot.web import admin, security, wechat
 from bot.web.gateway import forget, routes
 from bot.web.gateway.rasa_client import RasaClient
 from bot.web.gateway.ratelimit import RateLimiter
@@ -29,10 +29,13 @@ def create_app(
         yield
         if purging is not None:
             purging.cancel()
+        if getattr(app.state, "wechat", None) is not None:
+            await app.state.wechat.aclose()
         await app.state.rasa.aclose()
 
     app = FastAPI(title="Zhitang Assistant", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     routes.install(app, rasa, limiter)
+    wechat.mount(app)  # /wechat, the Official Account channel: only when WECHAT_TOKEN is set
     admin.mount(app, kb_url)
     security.install(app)
     return app

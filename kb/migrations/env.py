@@ -17,8 +17,19 @@ if config.config_file_name is not None and config.attributes.get("configure_logg
 target_metadata = Base.metadata
 
 
+# Tables other parts of the app keep in the same database without models here (the WeChat channel's
+# short-lived state, bot/web/wechat/store.py): autogenerate must neither drop nor create them.
+FOREIGN_TABLES = {"wechat_state"}
+
+
+def _ours(obj, name, type_, reflected, compare_to) -> bool:
+    return not (type_ == "table" and name in FOREIGN_TABLES)
+
+
 def _configure(**kwargs) -> None:
-    context.configure(target_metadata=target_metadata, render_as_batch=True, compare_type=True, **kwargs)
+    context.configure(
+        target_metadata=target_metadata, render_as_batch=True, compare_type=True, include_object=_ours, **kwargs
+    )
 
 
 def run_migrations_offline() -> None:
