@@ -1,7 +1,7 @@
 """Start and stop the assistant's processes on loopback ports (used by the tests and the benchmark).
 
-`make run` uses honcho with the Procfile; this module is for programs that need their own copy of the
-stack on free ports: the end-to-end tests, the scale tests and `make bench`. Every process starts with umask
+`make run` supervises the Procfile's processes with bot.ops.supervisor; this module is for programs that need
+their own copy of the stack on free ports: the end-to-end tests, the scale tests and `make bench`. Every process starts with umask
 077 (its databases and logs are its owner's only); the action server and Rasa get the same action secret
 (ZHITANG_ACTION_SECRET of their environment, else the one generated into $ZHITANG_VAR_DIR), and Rasa's
 endpoints send it.
@@ -48,18 +48,20 @@ class Process:
     up_after: float | None = None
 
     def start(self) -> Process:
-        """Start the process (output to its log)."""
+        """Start the process (output to its log; a restart appends to it)."""
         self.log.parent.mkdir(parents=True, exist_ok=True)
         self.started_at = time.monotonic()
-        self.popen = subprocess.Popen(
-            self.cmd,
-            cwd=self.cwd,
-            env=self.env,
-            stdout=self.log.open("w"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            umask=0o077,
-        )
+        mode = "a" if self.popen is not None else "w"
+        with self.log.open(mode) as out:  # the child keeps its own copy
+            self.popen = subprocess.Popen(
+                self.cmd,
+                cwd=self.cwd,
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                umask=0o077,
+            )
         return self
 
     def wait_until_up(self, timeout: float = 240.0) -> float:

@@ -5,6 +5,11 @@ As in production, every internal endpoint asks for a secret: PostgreSQL and Redi
 (bot.ops.services), the action servers Rasa's action secret, Rasa's REST channel the gateway's token. The two
 secrets are ZHITANG_ACTION_SECRET and ZHITANG_RASA_TOKEN when set, else generated once into the stack's folder
 (`action-secret.key`, `rasa-token.key`, mode 0600).
+
+Every process is supervised (bot.ops.supervisor): one that dies (a replica killed with -9, an action server
+that crashes) is started again with backoff while the rest keep serving; the gateway sends the dead replica's
+conversations, and a request that was in flight on it, to another replica meanwhile. `make test-scale` kills a
+replica of this same stack under load.
 """
 
 from __future__ import annotations
@@ -14,13 +19,14 @@ import os
 import signal
 import subprocess
 import sys
-import time
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.ops import launcher
 from bot.ops.secrets import ACTION_SECRET, RASA_TOKEN, secret_file
 from bot.ops.services import PG_USER, Services
+from bot.ops.supervisor import Supervisor
 
 
 def write_scaled_endpoints(path: Path, action_url: str, services: Services) -> Path:
@@ -51,7 +57,10 @@ class ScaledStack:
     model: str = "models"
     extra_env: dict[str, str] = field(default_factory=dict)
     processes: list[launcher.Process] = field(default_factory=list)
+    supervise: bool = True  # restart processes that die (with backoff) once the stack is up
     services: Services = field(init=False)  # PostgreSQL and Redis, made from base and the ports
+    supervisor: Supervisor | None = field(init=False, default=None)
+    _watch: threading.Thread | None = field(init=False, default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.rasa_ports = self.rasa_ports or [5005 + i for i in range(self.replicas)]
@@ -127,6 +136,10 @@ class ScaledStack:
         gateway = launcher.gateway(self.gateway_port, self.gateway_env(ZHITANG_RASA_URLS=urls), logs / "gateway.log")
         self.processes.append(gateway.start())
         gateway.wait_until_up()
+        if self.supervise:
+            self.supervisor = Supervisor(self.processes)
+            self._watch = threading.Thread(target=self.supervisor.run, name="supervisor", daemon=True)
+            self._watch.start()
 
     def restart(self, process: launcher.Process) -> None:
         """Start a stopped process again and wait until it answers."""
@@ -134,7 +147,11 @@ class ScaledStack:
         process.wait_until_up()
 
     def down(self) -> None:
-        """Stop the processes, then PostgreSQL and Redis (their data stays)."""
+        """Stop supervising, stop the processes, then PostgreSQL and Redis (their data stays)."""
+        if self.supervisor is not None:
+            self.supervisor.stopping.set()
+        if self._watch is not None:
+            self._watch.join(10)
         for p in reversed(self.processes):
             p.stop()
         self.services.down()
@@ -147,11 +164,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dir", type=Path, default=launcher.ROOT / "var" / "scaled")
     args = parser.parse_args(argv)
     stack = ScaledStack(args.dir.resolve(), replicas=args.replicas)
-    stopping = False
+    stopping = threading.Event()
 
     def _stop(*_):
-        nonlocal stopping
-        stopping = True
+        stopping.set()
 
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
@@ -159,12 +175,9 @@ def main(argv: list[str] | None = None) -> int:
         stack.up()
         rasa = ", ".join(f"http://127.0.0.1:{p}" for p in stack.rasa_ports)
         print(f"scale-out mode up: widget http://localhost:{stack.gateway_port}, Rasa replicas {rasa}", flush=True)
-        while not stopping:
-            for p in stack.processes:
-                if p.popen and p.popen.poll() is not None:
-                    print(f"{p.name} exited ({p.popen.returncode}); see {p.log}", flush=True)
-                    stopping = True
-            time.sleep(1)
+        print("a process that dies is started again (with backoff); Ctrl-C stops everything", flush=True)
+        while not stopping.wait(1):
+            pass
     finally:
         stack.down()
     return 0

@@ -6,7 +6,7 @@
   requests without it. Local mode (`make run`) sets none; scale-out (bot.ops.scaled) and Kubernetes do.
 
 A generated secret is written with mode 0600 from the start and never replaced, so processes started at the
-same moment (honcho starts Rasa and the action server together) read the same one.
+same moment (the supervisor starts Rasa and the action server together) read the same one.
 
 `python -m bot.ops.secrets exec -- COMMAND...` runs COMMAND with ZHITANG_ACTION_SECRET set (and umask 077): the
 Procfile starts Rasa so, as Rasa reads the secret only from its environment (`${ZHITANG_ACTION_SECRET}` in

@@ -1,10 +1,33 @@
-"""Profile-guided fixes to Rasa 3.6, applied when Rasa imports bot.rasa_ext.components (our pipeline component).
+"""Profile-guided fixes to Rasa 3.6, applied when the REST channel starts (`patches.apply()`, bot.rasa_ext.channel).
 
-Rasa 3.6 checks every action-server response with `jsonschema.validate`, which first re-validates the
-response *schema* against the JSON-Schema meta-schema, on every call. Profiling `rasa run` showed that
-meta-check taking about half of Rasa's CPU per message. We validate against a validator compiled once
-(the same schema, the same check); an invalid response still goes through Rasa's own code, so its error
-message is unchanged.
+Each fix replaces one Rasa method, names it, keeps Rasa's errors, and falls back to Rasa's own code whenever
+its shortcut could differ from Rasa's result. tests/rasa/test_patches.py checks each against Rasa's own code.
+
+1. `RemoteAction._validate_action_result` (rasa/core/actions/action.py): Rasa checks every action-server
+   response with `jsonschema.validate`, which first re-validates the response *schema* against the JSON-Schema
+   meta-schema, on every call (about half of Rasa's CPU per message). We validate against a validator
+   compiled once (the same schema, the same check); an invalid response still goes through Rasa's own code,
+   so its error message is unchanged.
+
+2. `RulePolicy._prediction_states` (inherited from `Policy._prediction_states`, rasa/core/policies/policy.py):
+   at every prediction Rasa replays the whole conversation (`DialogueStateTracker.generate_all_prior_trackers`
+   via `Domain.states_for_tracker_history`) to build one state per action, then RulePolicy compares only the
+   last few states with its rules (`RulePolicy._get_possible_keys`: a rule of k states decides on the last k;
+   further back every rule is "applicable"). So the cost of a message grew with the length of the
+   conversation. We build the states of the tail of the conversation only: the events from a user message
+   that has more actions after it than the longest rule has states. Every state but the first of that tail
+   equals Rasa's (the first lacks the previous action), so the rules see the same last states. The shortcut
+   is used only where that holds: no slot influences the conversation, no forms (active loops), no event in
+   the tail that undoes earlier ones (UserUtteranceReverted, ActionReverted), and a plain tracker at
+   prediction (training's TrackerWithCachedStates goes to Rasa's code). Otherwise: Rasa's code, unchanged.
+
+3. `RemoteAction._action_call_format` (rasa/core/actions/action.py): Rasa sends the whole tracker,
+   `tracker.current_state(EventVerbosity.ALL)` (every event of the session as JSON), to the action server at
+   every custom action, and rasa_sdk parses it back. Our actions read the slots, the latest message and, of
+   the events, only the resident's previous message that is not a language request
+   (actions/service.py previous_user_message). We send Rasa's state with every field as Rasa computes it
+   (`current_state(EventVerbosity.NONE)`: slots, latest_message, active_loop, latest_action, ...) and the
+   events from that previous message on (all events when there is none: the same result for the actions).
 """
 
 from __future__ import annotations
@@ -14,8 +37,16 @@ from typing import Any
 
 from jsonschema.validators import validator_for
 from rasa.core.actions.action import RemoteAction
+from rasa.core.policies.policy import Policy
+from rasa.core.policies.rule_policy import RULES, RULES_FOR_LOOP_UNHAPPY_PATH, RulePolicy
+from rasa.shared.core.events import ActionExecuted, ActionReverted, UserUtteranceReverted, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker, EventVerbosity
+
+from bot.language import requested_language
 
 _rasa_validate = RemoteAction._validate_action_result
+_rasa_action_call_format = RemoteAction._action_call_format
+_rasa_prediction_states = Policy._prediction_states
 
 
 @lru_cache(maxsize=1)
@@ -33,6 +64,102 @@ def _validate_action_result(self: RemoteAction, result: dict[str, Any]) -> bool:
     return _rasa_validate(self, result)
 
 
+# --- 2. RulePolicy: the states of the tail of the conversation -------------------------------------------
+
+_UNDOING = (UserUtteranceReverted, ActionReverted)
+
+
+def longest_rule(policy: RulePolicy) -> int:
+    """The number of states of the policy's longest rule (remembered per policy)."""
+    known = policy.__dict__.get("_zhitang_longest_rule")
+    if known is None:
+        keys = [*policy.lookup.get(RULES, {}), *policy.lookup.get(RULES_FOR_LOOP_UNHAPPY_PATH, {})]
+        known = max((len(policy._rule_key_to_state(key)) for key in keys), default=0)
+        policy.__dict__["_zhitang_longest_rule"] = known
+    return known
+
+
+def tail_events(tracker: DialogueStateTracker, actions_needed: int) -> list | None:
+    """The events from the latest user message with at least `actions_needed` actions after it, or None
+    (the whole conversation is that short, or the tail holds an event that undoes earlier ones)."""
+    events = tracker.events
+    actions = 0
+    for index in range(len(events) - 1, -1, -1):
+        event = events[index]
+        if isinstance(event, _UNDOING):
+            return None
+        if isinstance(event, ActionExecuted):
+            actions += 1
+        elif isinstance(event, UserUttered) and actions >= actions_needed:
+            return [events[i] for i in range(index, len(events))] if index > 0 else None
+    return None
+
+
+def tail_tracker(tracker: DialogueStateTracker, domain: Any, states_needed: int) -> DialogueStateTracker | None:
+    """A tracker of the conversation's tail whose last `states_needed` states are the tracker's, or None."""
+    if type(tracker) is not DialogueStateTracker or domain.form_names:
+        return None
+    if any(slot.influence_conversation for slot in domain.slots):
+        return None
+    # One state per action, plus the state now; the tail's first state differs from Rasa's: one more.
+    events = tail_events(tracker, states_needed + 1)
+    if events is None:
+        return None
+    return DialogueStateTracker.from_events(tracker.sender_id, events, domain.slots, domain=domain)
+
+
+def _prediction_states(
+    self: Policy,
+    tracker: DialogueStateTracker,
+    domain: Any,
+    use_text_for_last_user_input: bool = False,
+    rule_only_data: dict[str, Any] | None = None,
+) -> list:
+    """RulePolicy: Rasa's states of the conversation's tail when the rules cannot tell the difference."""
+    if isinstance(self, RulePolicy):
+        tail = tail_tracker(tracker, domain, longest_rule(self) + 1)
+        if tail is not None:
+            tracker = tail
+    return _rasa_prediction_states(self, tracker, domain, use_text_for_last_user_input, rule_only_data)
+
+
+# --- 3. The tracker sent to the action server --------------------------------------------------------------
+
+
+def action_events(tracker: DialogueStateTracker) -> list:
+    """The events from the resident's previous message that is not a language request (all when none)."""
+    events = tracker.events
+    users = 0
+    for index in range(len(events) - 1, -1, -1):
+        event = events[index]
+        if isinstance(event, UserUttered):
+            users += 1
+            text = event.text or ""
+            if users >= 2 and not (requested_language(text) and not text.startswith("/")):
+                return [events[i] for i in range(index, len(events))]
+    return list(events)
+
+
+def _action_call_format(self: RemoteAction, tracker: DialogueStateTracker, domain: Any) -> dict[str, Any]:
+    """Rasa's request to the action server, with the events the actions read instead of all of them."""
+    original = tracker.current_state
+
+    def current_state(event_verbosity: EventVerbosity = EventVerbosity.NONE) -> dict[str, Any]:
+        if event_verbosity != EventVerbosity.ALL:
+            return original(event_verbosity)
+        state = original(EventVerbosity.NONE)
+        state["events"] = [event.as_dict() for event in action_events(tracker)]
+        return state
+
+    tracker.current_state = current_state  # type: ignore[method-assign]
+    try:
+        return _rasa_action_call_format(self, tracker, domain)
+    finally:
+        del tracker.current_state
+
+
 def apply() -> None:
     """Install the fixes (idempotent)."""
     RemoteAction._validate_action_result = _validate_action_result
+    RemoteAction._action_call_format = _action_call_format
+    Policy._prediction_states = _prediction_states

@@ -9,6 +9,15 @@ write-through copy of each recent conversation's stored rows: loads and counts c
 event is still written to SQLite before the reply goes out. The copy follows exactly the SQL of Rasa's own
 query (rows of the latest session, by timestamp of the last SessionStarted, in insertion order). With any
 other database (PostgreSQL in scale-out mode, several writers) it is Rasa's SQLTrackerStore unchanged.
+
+Rebuilding the tracker from its rows (`DialogueStateTracker.from_dict`: JSON, then one event class looked up
+among all of Rasa's per event) made every message cost more the longer the conversation: half of Rasa's time
+at turn 100. So the store also keeps the tracker it last saved for the most recent conversations and hands
+that same object back at the next message, but only while it holds exactly the stored rows (as many events as
+rows of the latest session): a message that failed after adding events, or a new session, rebuilds it from the
+rows as Rasa does. Handing out one object is safe because Rasa processes one message per conversation at a
+time (`Agent.handle_message` holds the lock store's lock for the conversation; the in-memory lock store of
+local mode, where this copy is used) and a tracker is not used after its message's last save.
 """
 
 from __future__ import annotations
@@ -45,11 +54,13 @@ def latest_session(rows: list[Row]) -> list[Row]:
 class PooledSQLTrackerStore(SQLTrackerStore):
     """SQLTrackerStore with pooled SQLite connections and a write-through copy of recent conversations."""
 
-    CACHE_SIZE = 5_000
+    CACHE_SIZE = 1_000  # conversations whose stored rows are kept (about 50 KB each at 6 messages)
+    TRACKERS_SIZE = 1_000  # conversations whose last saved tracker is kept
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._rows: OrderedDict[str, list[Row]] | None = None
+        self._trackers: OrderedDict[str, DialogueStateTracker] = OrderedDict()
         if self.engine.dialect.name == "sqlite":
             url = self.engine.url
             self.engine.dispose()
@@ -85,8 +96,20 @@ class PooledSQLTrackerStore(SQLTrackerStore):
             return await super().retrieve(sender_id)
         rows = self._stored_rows(sender_id)
         if not (self.domain and rows):
+            self._trackers.pop(sender_id, None)
             return None
+        tracker = self._trackers.get(sender_id)
+        if tracker is not None and len(tracker.events) == len(rows):
+            self._trackers.move_to_end(sender_id)
+            return tracker
+        self._trackers.pop(sender_id, None)
         return DialogueStateTracker.from_dict(sender_id, [json.loads(data) for _, _, data in rows], self.domain.slots)
+
+    def _keep(self, tracker: DialogueStateTracker) -> None:
+        self._trackers[tracker.sender_id] = tracker
+        self._trackers.move_to_end(tracker.sender_id)
+        if len(self._trackers) > self.TRACKERS_SIZE:
+            self._trackers.popitem(last=False)
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         """Write the new events to SQLite (as Rasa does), then update the copy."""
@@ -95,8 +118,9 @@ class PooledSQLTrackerStore(SQLTrackerStore):
         await self.stream_events(tracker)
         stored = self._stored_rows(tracker.sender_id)
         new_rows: list[Row] = []
+        events = tracker.events
         with self.session_scope() as session:
-            for event in list(tracker.events)[len(stored) :]:
+            for event in [events[i] for i in range(len(stored), len(events))]:
                 data = event.as_dict()
                 row = (event.type_name, data.get("timestamp"), json.dumps(data))
                 session.add(
@@ -111,4 +135,9 @@ class PooledSQLTrackerStore(SQLTrackerStore):
                 )
                 new_rows.append(row)
             session.commit()
-        self._remember(tracker.sender_id, latest_session(stored + new_rows))
+        rows = latest_session(stored + new_rows)
+        self._remember(tracker.sender_id, rows)
+        if len(rows) == len(events) and type(tracker) is DialogueStateTracker:
+            self._keep(tracker)
+        else:  # a new session: the next load rebuilds it from the rows
+            self._trackers.pop(tracker.sender_id, None)

@@ -1,4 +1,5 @@
-"""Scale-out: two Rasa replicas on PostgreSQL and Redis behind the gateway; one replica dies mid-way.
+"""Scale-out: two Rasa replicas on PostgreSQL and Redis behind the gateway; one replica dies mid-way, the stack's
+own supervisor (the one `make run-scaled` runs) starts it again, and the gateway stays up.
 
 Run by `make test-scale` (PostgreSQL and Redis from Debian's packages, on loopback, in a temporary folder).
 """
@@ -8,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
+import time
 import uuid
 
 import httpx
@@ -99,8 +101,11 @@ def test_every_message_answered_and_stored_in_order_when_a_replica_dies(scaled: 
     urls = [f"http://127.0.0.1:{port}" for port in scaled.rasa_ports]
     on_killed = [s for s in sessions if RasaClient(base_urls=urls).replicas_for(s)[0] == urls[0]]
     assert on_killed and len(on_killed) < len(sessions), "conversations must be spread over both replicas"
+    gateway = next(p for p in scaled.processes if p.name == "gateway").popen
     results = asyncio.run(_run(scaled, sessions))
-    assert scaled.rasa(0).popen.poll() is not None, "replica 1 was killed"
+    assert scaled.supervisor is not None
+    assert scaled.supervisor.watched_named("rasa1").exits == [-signal.SIGKILL], "replica 1 was killed"
+    assert gateway.poll() is None and next(p for p in scaled.processes if p.name == "gateway").popen is gateway
     for session, answers in results.items():
         assert [status for status, _, _ in answers] == [200] * TURNS, (session, answers)
         assert all(text.strip() for _, text, _ in answers), (session, answers)
@@ -116,3 +121,27 @@ def test_every_message_answered_and_stored_in_order_when_a_replica_dies(scaled: 
             forwarded = [question for _, _, question in results[session]]  # as the gateway passed them on
             assert deduplicated == forwarded, (session, said)
             assert any(kind == "bot" for kind, _ in rows)
+
+
+def test_the_killed_replica_comes_back_and_the_stack_stays_up(scaled: ScaledStack):
+    """After the kill above, the supervisor has started replica 1 again; nothing else was restarted."""
+    watched = scaled.supervisor.watched_named("rasa1")
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and not (
+        watched.restarts and _answers(f"http://127.0.0.1:{scaled.rasa_ports[0]}/")
+    ):
+        time.sleep(0.5)
+    assert watched.restarts == 1 and scaled.rasa(0).popen.poll() is None
+    assert all(w.restarts == 0 for w in scaled.supervisor.watched if w is not watched), "only the dead replica"
+    url = f"http://127.0.0.1:{scaled.gateway_port}/api/chat"
+    headers = {"Origin": f"http://127.0.0.1:{scaled.gateway_port}"}
+    for question in QUESTIONS[:4]:
+        response = httpx.post(url, json={"session": uuid.uuid4().hex, "text": question}, headers=headers, timeout=60)
+        assert response.status_code == 200 and response.json().get("messages")
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False

@@ -366,12 +366,12 @@ def test_the_gateway_writes_var_with_umask_077(monkeypatch: pytest.MonkeyPatch):
 
 
 def test_make_run_starts_everything_with_umask_077():
-    """`make run` creates var/tracker.db, the KB, the secrets and honcho's processes with umask 077."""
+    """`make run` creates var/tracker.db, the KB, the secrets and the supervised processes with umask 077."""
     out = subprocess.run(
         ["make", "-n", "-W", "requirements/app.txt", "run"], cwd=ROOT, capture_output=True, text=True
     ).stdout.splitlines()
-    honcho = [line for line in out if "honcho start" in line]
-    assert honcho and all("umask 077" in line for line in honcho)
+    supervisor = [line for line in out if "bot.ops.supervisor Procfile" in line]
+    assert supervisor and all("umask 077" in line for line in supervisor)
 
 
 # --- uvicorn reads CIDR proxy lists -----------------------------------------------------------------------------

@@ -1,7 +1,10 @@
-"""Load generators on loopback: one resident in sequence, or many residents at once for a fixed time.
+"""Load generators on loopback: one resident in sequence, many residents at once for a fixed time, or a paced
+soak at a fixed rate.
 
 A resident holds a conversation of TURNS questions, then starts a new one (a new session), with no pause
-between messages: a stress load, heavier than people typing.
+between messages: a stress load, heavier than people typing. With `unique=True` every message text is distinct
+(a short tag of letters after the question), as residents' real texts are, so the NLU's per-text cache never
+answers; without it the question set's texts repeat.
 """
 
 from __future__ import annotations
@@ -38,6 +41,31 @@ class LoadResult:
         return len(self.latencies) / self.seconds if self.seconds else 0.0
 
 
+def tag(n: int) -> str:
+    """A distinct tag of lowercase letters for message n (no digits: they could read as years or amounts)."""
+    letters = ""
+    n += 26 * 27  # at least three letters
+    while n:
+        n, r = divmod(n, 26)
+        letters = chr(ord("a") + r) + letters
+    return letters
+
+
+class Texts:
+    """The texts residents send: the question set in turn, each made distinct when `unique`."""
+
+    def __init__(self, texts: list[str], unique: bool, offset: int = 0, salt: str = "") -> None:
+        self.texts, self.unique, self.n, self.salt = texts, unique, offset, salt
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> str:
+        text = self.texts[self.n % len(self.texts)]
+        self.n += 1
+        return f"{text} {self.salt}{tag(self.n)}" if self.unique else text
+
+
 def rest_body(text: str, sender: str) -> dict[str, str]:
     """A message for Rasa's REST channel."""
     return {"sender": sender, "message": text}
@@ -48,13 +76,15 @@ def gateway_body(text: str, sender: str) -> dict[str, str]:
     return {"session": sender, "text": text}
 
 
-def one_resident(url: str, texts: list[str], body=rest_body, messages: int = 200) -> LoadResult:
+def one_resident(url: str, texts: list[str], body=rest_body, messages: int = 200, unique: bool = False) -> LoadResult:
     """One resident asking `messages` questions in a row, in conversations of TURNS questions."""
     latencies, errors = [], 0
     start = time.perf_counter()
     sender = uuid.uuid4().hex
+    salt = tag(int(time.time() * 1000) % 100_000) + "x"  # another run's texts are not this run's
+    source = Texts(texts, True, salt=salt) if unique else cycle(texts)
     with httpx.Client(timeout=30) as client:
-        for n, text in zip(range(messages), cycle(texts), strict=False):
+        for n, text in zip(range(messages), source, strict=False):
             if n % TURNS == 0:
                 sender = uuid.uuid4().hex
             t = time.perf_counter()
@@ -69,9 +99,14 @@ def one_resident(url: str, texts: list[str], body=rest_body, messages: int = 200
     return LoadResult(latencies, errors, time.perf_counter() - start)
 
 
-async def _resident(client: httpx.AsyncClient, url: str, texts: list[str], body, until: float, out: LoadResult) -> None:
-    for n, text in enumerate(cycle(texts)):
-        if time.perf_counter() >= until:
+async def _resident(
+    client: httpx.AsyncClient, url: str, texts, body, until: float, out: LoadResult, pace: float = 0.0
+) -> None:
+    """One resident until `until`; `pace`: seconds from one message's start to the next's (0: no pause)."""
+    sender = uuid.uuid4().hex
+    for n, text in enumerate(texts):
+        now = time.perf_counter()
+        if now >= until:
             return
         if n % TURNS == 0:
             sender = uuid.uuid4().hex
@@ -84,20 +119,41 @@ async def _resident(client: httpx.AsyncClient, url: str, texts: list[str], body,
             out.latencies.append((time.perf_counter() - t) * 1000)
         else:
             out.errors += 1
+        if pace:
+            await asyncio.sleep(max(0.0, t + pace - time.perf_counter()))
 
 
-async def _many(url: str, texts: list[str], residents: int, seconds: float, body) -> LoadResult:
+async def _many(
+    url: str, texts: list[str], residents: int, seconds: float, body, unique: bool, pace: float = 0.0
+) -> LoadResult:
     out = LoadResult([], 0, 0.0)
     limits = httpx.Limits(max_connections=residents, max_keepalive_connections=residents)
+    salt = tag(int(time.time() * 1000) % 100_000)
     async with httpx.AsyncClient(timeout=30, limits=limits) as client:
         start = time.perf_counter()
         until = start + seconds
-        offsets = [texts[i % len(texts) :] + texts[: i % len(texts)] for i in range(residents)]
-        await asyncio.gather(*(_resident(client, url, offsets[i], body, until, out) for i in range(residents)))
+        sources = [
+            (
+                Texts(texts, True, offset=i, salt=f"{salt}{tag(i)}")
+                if unique
+                else cycle(texts[i % len(texts) :] + texts[: i % len(texts)])
+            )
+            for i in range(residents)
+        ]
+        await asyncio.gather(*(_resident(client, url, sources[i], body, until, out, pace) for i in range(residents)))
         out.seconds = time.perf_counter() - start
     return out
 
 
-def many_residents(url: str, texts: list[str], residents: int, seconds: float, body=gateway_body) -> LoadResult:
+def many_residents(
+    url: str, texts: list[str], residents: int, seconds: float, body=gateway_body, unique: bool = False
+) -> LoadResult:
     """`residents` residents each asking one question after another for `seconds` (bounded in time)."""
-    return asyncio.run(_many(url, texts, residents, seconds, body))
+    return asyncio.run(_many(url, texts, residents, seconds, body, unique))
+
+
+def paced_residents(
+    url: str, texts: list[str], residents: int, seconds: float, rate: float, body=gateway_body
+) -> LoadResult:
+    """`residents` residents sending `rate` messages per second in all (each every residents/rate s), unique texts."""
+    return asyncio.run(_many(url, texts, residents, seconds, body, True, pace=residents / rate))

@@ -1,0 +1,167 @@
+"""In the Rasa environment: each fix of bot/rasa_ext/patches.py gives what Rasa's own code gives."""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rasa.core.actions.action import RemoteAction
+from rasa.core.policies.policy import Policy
+from rasa.core.policies.rule_policy import RULES, RULES_FOR_LOOP_UNHAPPY_PATH, RulePolicy
+from rasa.engine.graph import ExecutionContext
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUtteranceReverted, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa_sdk import Tracker
+
+from bot.language import requested_language
+from bot.rasa_ext import patches
+from bot.rasa_ext.tracker_store import PooledSQLTrackerStore
+
+ROOT = Path(__file__).resolve().parents[2]
+INTENTS = ["greet", "ask_a", "ask_b", "ask_followup", "thank"]
+DOMAIN = Domain.from_yaml(f"""
+version: "3.1"
+intents: {json.dumps(INTENTS)}
+entities: [language]
+slots:
+  topic: {{type: text, influence_conversation: false, mappings: [{{type: custom}}]}}
+actions: [action_answer, action_courtesy]
+responses:
+  utter_greet: [{{text: hi}}]
+""")
+TEXTS = ["尊老金多少", "英文说一下", "what about medical insurance", "in English please", "/ask_a", "谢谢", "用中文"]
+
+
+def turn(n: int, at: float) -> list:
+    """One resident turn as Rasa logs it: the message, the action (one of two), a slot, the bot, listening."""
+    intent = INTENTS[n * 7 % len(INTENTS)]
+    text = f"{TEXTS[n % len(TEXTS)]} {n}" if n % 5 else TEXTS[n % len(TEXTS)]
+    action = "action_answer" if n % 3 else "action_courtesy"
+    return [
+        UserUttered(text, {"name": intent, "confidence": 0.9}, timestamp=at),
+        ActionExecuted(action, timestamp=at + 0.01),
+        BotUttered("reply", timestamp=at + 0.02),
+        SlotSet("topic", f"t{n % 4}", timestamp=at + 0.03),
+        ActionExecuted("action_listen", timestamp=at + 0.04),
+    ]
+
+
+def long_tracker(turns: int, until: int | None = None) -> DialogueStateTracker:
+    """A conversation of `turns` turns; `until`: cut it after that many events (mid-turn predictions)."""
+    events: list = [ActionExecuted("action_listen", timestamp=1.0)]
+    for n in range(turns):
+        events += turn(n, 2.0 + n)
+    return DialogueStateTracker.from_events("s", events[:until], DOMAIN.slots)
+
+
+def rule_policy(tmp_path: Path, rules: dict[str, str]) -> RulePolicy:
+    """A RulePolicy holding the given rules (feature key -> action), as training leaves it."""
+    storage = LocalModelStorage(tmp_path)
+    context = ExecutionContext(graph_schema=None, model_id="m")  # type: ignore[arg-type]
+    policy = RulePolicy.create(RulePolicy.get_default_config(), storage, Resource("rule"), context)
+    policy.lookup = {RULES: rules, RULES_FOR_LOOP_UNHAPPY_PATH: {}}
+    return policy
+
+
+def rules_from(tracker: DialogueStateTracker, policy: RulePolicy, lengths: list[int]) -> dict[str, str]:
+    """Rules made of the conversation's own last states (so they match), of several lengths."""
+    states = patches._rasa_prediction_states(policy, tracker, DOMAIN)  # Rasa's own
+    return {policy._create_feature_key(states[-k:]): f"action_{k}" for k in lengths}
+
+
+def test_rule_states_of_the_tail_are_rasas(tmp_path):
+    """The tail's states, but its first, are the last states of Rasa's whole-conversation states."""
+    policy = rule_policy(tmp_path, {})
+    for cut in (None, -1, -2, -3, -4):
+        tracker = long_tracker(40, cut)
+        tail = patches.tail_tracker(tracker, DOMAIN, 4)
+        assert tail is not None and len(tail.events) < len(tracker.events) / 5
+        full = patches._rasa_prediction_states(policy, tracker, DOMAIN)
+        short = patches._rasa_prediction_states(policy, tail, DOMAIN)
+        assert len(short) >= 6
+        assert short[1:] == full[-(len(short) - 1) :]
+
+
+@pytest.mark.parametrize("cut", [None, -1, -2, -3, -4])
+def test_rule_predictions_are_rasas(tmp_path, monkeypatch, cut):
+    """The patched RulePolicy predicts what Rasa's does, for matching and non-matching rules."""
+    reference = long_tracker(30, cut)
+    policy = rule_policy(tmp_path, {})
+    rules = rules_from(reference, policy, [2, 3, 5])
+    rules.update(rules_from(long_tracker(31, -2), policy, [4]))  # a rule of another moment: no match here
+    policy = rule_policy(tmp_path, rules)
+    for tracker in (long_tracker(30, cut), long_tracker(3, cut), long_tracker(60, cut)):
+        monkeypatch.setattr(Policy, "_prediction_states", patches._rasa_prediction_states)
+        expected = policy._find_action_from_rules(tracker, DOMAIN, False)[0]
+        monkeypatch.setattr(Policy, "_prediction_states", patches._prediction_states)
+        got = policy._find_action_from_rules(tracker, DOMAIN, False)[0]
+        assert got == expected
+    assert expected is None or expected.startswith("action_")
+
+
+def test_rule_states_fall_back_to_rasa():
+    """Short conversations, undone events, slots that count or forms: Rasa's whole conversation."""
+    assert patches.tail_tracker(long_tracker(2), DOMAIN, 4) is None
+    undone = long_tracker(20)
+    undone.update(UserUtteranceReverted(timestamp=99.0))
+    assert patches.tail_tracker(undone, DOMAIN, 4) is None
+    counting = Domain.from_yaml(
+        'version: "3.1"\nintents: [greet]\nslots:\n  topic: {type: text, mappings: [{type: custom}]}\n'
+    )
+    assert patches.tail_tracker(long_tracker(20), counting, 4) is None
+
+
+def previous_user_message_of_actions() -> Any:
+    """actions/service.py's previous_user_message itself (its module needs the app's environment)."""
+    source = (ROOT / "actions" / "service.py").read_text(encoding="utf-8")
+    tree = ast.parse(source)
+    node = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "previous_user_message")
+    namespace: dict[str, Any] = {"requested_language": requested_language, "Tracker": Tracker, "Any": Any}
+    exec(compile(ast.Module(body=[node], type_ignores=[]), "service.py", "exec"), namespace)  # noqa: S102
+    return namespace["previous_user_message"]
+
+
+@pytest.mark.parametrize("turns", [1, 2, 3, 7, 25])
+def test_action_server_gets_what_the_actions_read(turns):
+    """The trimmed tracker has Rasa's slots and latest message and the same previous user message."""
+    previous = previous_user_message_of_actions()
+    action = RemoteAction("action_answer", None)
+    for cut in (None, -3):
+        tracker = long_tracker(turns, cut)
+        rasa = patches._rasa_action_call_format(action, tracker, DOMAIN)
+        ours = patches._action_call_format(action, tracker, DOMAIN)
+        assert "current_state" not in vars(tracker)
+        assert {k: v for k, v in ours["tracker"].items() if k != "events"} == {
+            k: v for k, v in rasa["tracker"].items() if k != "events"
+        }
+        assert {k: v for k, v in ours.items() if k != "tracker"} == {k: v for k, v in rasa.items() if k != "tracker"}
+        assert ours["tracker"]["events"] == rasa["tracker"]["events"][-len(ours["tracker"]["events"]) :]
+        full, short = Tracker.from_dict(rasa["tracker"]), Tracker.from_dict(ours["tracker"])
+        assert previous(short) == previous(full)
+    if turns >= 7:
+        assert len(ours["tracker"]["events"]) < len(rasa["tracker"]["events"]) / 2
+
+
+def test_tracker_store_hands_back_only_saved_trackers(tmp_path):
+    """The kept tracker comes back while it holds exactly the stored events; else it is rebuilt from rows."""
+    store = PooledSQLTrackerStore(DOMAIN, dialect="sqlite", db=str(tmp_path / "t.db"))
+
+    async def run() -> None:
+        tracker = long_tracker(3)
+        await store.save(tracker)
+        again = await store.retrieve("s")
+        assert again is tracker
+        for event in turn(9, 50.0)[:2]:  # a message that failed before its save
+            again.update(event)
+        rebuilt = await store.retrieve("s")
+        assert rebuilt is not again
+        assert [e.as_dict() for e in rebuilt.events] == [e.as_dict() for e in long_tracker(3).events]
+
+    asyncio.run(run())
