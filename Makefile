@@ -100,7 +100,8 @@ run: env kb train ## Start everything: widget at http://localhost:8000, REST at 
 	mkdir -p var
 	find var -maxdepth 1 -type f -exec chmod go-rwx {} +  # files from before umask 077
 	umask 077 && $(PY) -m kb ensure-admin
-	umask 077 && exec $(VENV)/bin/honcho start -f Procfile  # var/ files (tracker.db, secrets) owner-only
+	# bot.ops.supervisor runs the Procfile and starts a process that dies again, with backoff (honcho stopped all)
+	umask 077 && exec $(PY) -m bot.ops.supervisor Procfile  # var/ files (tracker.db, secrets) owner-only
 
 admin-user: $(VENV)/.installed ## Add a staff account: make admin-user NAME=wang ROLE=editor (asks for the password)
 	$(PY) -m kb create-user $(NAME) --role $(or $(ROLE),editor)
@@ -123,8 +124,8 @@ run-scaled: env train servers ## Scale-out: PostgreSQL + Redis, 2 Rasa replicas 
 test-scale: env train servers ## Scale and fault tests: a replica killed mid-way, action server/Rasa/KB database down
 	$(PY) -m pytest -q tests/scale
 
-bench: env train servers ## Benchmark vs the stock `rasa init` bot; writes docs/benchmarks.md (not a test)
-	$(PY) -m bot.ops.bench
+bench: env train servers ## Benchmark vs the stock `rasa init` bot (unique texts, length sweep, SOAK=600 s soak); writes docs/benchmarks.md
+	$(PY) -m bot.ops.bench --soak $(or $(SOAK),600)  # SOAK=seconds (default 10 min)
 
 unit: $(VENV)/.installed $(RASA_VENV)/.installed ## pytest: KB build, search, actions; the NLU component in the Rasa env
 	$(PY) -m pytest -q tests --ignore=tests/e2e --ignore=tests/rasa --ignore=tests/scale
@@ -148,10 +149,17 @@ cross-validate: train ## Intent F1 by 5-fold cross-validation (slow; not part of
 	rm -rf build/nlu-all && mkdir -p build/nlu-all && cp data/nlu/*.yml $(SITUATIONS) build/nlu-all/
 	$(RASA) test nlu --nlu build/nlu-all --cross-validation --folds 5 --out results/nlu-cv
 
-lint: $(VENV)/.installed ## ruff, black --check, and mypy (what it checks: [tool.mypy] in pyproject.toml)
+# eslint for the widget's scripts, pinned in package-lock.json, installed by npm ci into node_modules/ (again when
+# the lock changes).
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+lint: $(VENV)/.installed node_modules/.installed ## ruff, black --check, mypy ([tool.mypy] in pyproject.toml); eslint on the widget
 	$(VENV)/bin/ruff check actions kb bot tests
 	$(VENV)/bin/black --check actions kb bot tests
 	$(VENV)/bin/mypy
+	npx --no-install eslint bot/web/gateway/static
 
 format: $(VENV)/.installed ## Format with black and ruff --fix
 	$(VENV)/bin/black actions kb bot tests

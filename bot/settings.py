@@ -17,7 +17,7 @@ import yaml
 logger = logging.getLogger(__name__)
 
 PREFIX = "ZHITANG_"
-# Old names that stay valid without a warning: the Procfile's ports (the Makefile exports them for honcho).
+# Old names that stay valid without a warning: the Procfile's ports (the Makefile exports them for the Procfile's processes).
 PROCFILE_NAMES = frozenset({"ACTION_PORT", "RASA_PORT", "GATEWAY_PORT"})
 # Settings new in this release: only their ZHITANG_ name is read.
 NEW_NAMES = frozenset(

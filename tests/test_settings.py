@@ -83,7 +83,7 @@ def test_an_empty_value_still_counts_as_set(clean_env):
 
 @pytest.mark.parametrize("name", ["GATEWAY_PORT", "ACTION_PORT", "RASA_PORT"])
 def test_the_procfile_ports_keep_their_old_names_without_a_warning(clean_env, caplog, name):
-    """The Makefile exports GATEWAY_PORT, ACTION_PORT and RASA_PORT for honcho: they stay a contract."""
+    """The Makefile exports GATEWAY_PORT, ACTION_PORT and RASA_PORT for the Procfile: they stay a contract."""
     clean_env.setenv(name, "9000")
     with caplog.at_level(logging.WARNING, logger="bot.settings"):
         assert settings.env(name, "1") == "9000"
@@ -147,7 +147,7 @@ def test_the_procfile_gateway_honours_gateway_port_without_a_warning():
 )
 def test_the_procfile_ports_take_the_zhitang_name_then_the_old_one(process, default):
     procfile = dict(line.split(": ", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line.strip())
-    port = re.search(r"--port (\S+)", procfile[process]).group(1)  # expanded by honcho's shell
+    port = re.search(r"--port (\S+)", procfile[process]).group(1)  # expanded by the Procfile runner's shell
     old = {"actions": "ACTION_PORT", "rasa": "RASA_PORT"}[process]
 
     def expand(**env: str) -> str:

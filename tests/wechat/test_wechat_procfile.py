@@ -43,7 +43,7 @@ def fake_rasa() -> Iterator[tuple[FakeRasa, str]]:
 
 @pytest.fixture
 def procfile_gateway(fake_rasa, tmp_path: Path) -> Iterator[tuple[str, Path, Path]]:
-    """`gateway:` of the Procfile, run by a shell as honcho does; its URL, var dir and log."""
+    """`gateway:` of the Procfile, run by a shell as the supervisor does; its URL, var dir and log."""
     procfile = dict(line.split(": ", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line.strip())
     port = launcher.free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ZHITANG_", "WECHAT_"))}
