@@ -179,35 +179,39 @@ class KnowledgeIndex:
         """Entries named in the question by a title or alias, longest name first, each once."""
         return [eid for eid, _ in self.named(query)]
 
+    def _matches(self, query: str) -> list[tuple[int, int, int, str, str]]:
+        """Every KB name in the question: (which text it was found in, start, end, name, entry id). Chinese names
+        are found in the normalised text, English ones in its spaced form, so positions compare within one."""
+        text = normalize(query)
+        return [
+            (hay, end - len(name) + 1, end + 1, name, eid)
+            for hay, (automaton, haystack) in enumerate(
+                ((self._chinese_names, text), (self._english_names, f" {_spaced(text)} "))
+            )
+            if automaton is not None
+            for end, pairs in automaton.iter(haystack)
+            for name, eid in pairs
+        ]
+
     def named(self, query: str) -> list[tuple[str, bool]]:
         """Entries named in the question, longest name first, each with whether a name specific to it matched.
 
         A name is generic when it is part of another entry's name (医保 in 医保报销).
         """
-        text = normalize(query)
-        matches = [*_find(self._chinese_names, text), *_find(self._english_names, f" {_spaced(text)} ")]
         found: dict[str, bool] = {}
-        for alias, eid in sorted(matches, key=lambda m: -len(m[0].strip())):
+        for _, _, _, alias, eid in sorted(self._matches(query), key=lambda m: -len(m[3].strip())):
             found[eid] = found.get(eid, False) or alias.strip() not in self.generic
         return list(found.items())
 
     def overlapping_names(self, query: str) -> set[str]:
         """Entries whose specific names overlap another entry's specific name in the question ("fire safety
         inspection": fire safety and safety inspection): the words name neither entry for sure."""
-        text = normalize(query)
-        spans = [
-            (end - len(name) + 1, end + 1, eid)
-            for automaton, hay in ((self._chinese_names, text), (self._english_names, f" {_spaced(text)} "))
-            if automaton is not None
-            for end, pairs in automaton.iter(hay)
-            for name, eid in pairs
-            if name.strip() not in self.generic
-        ]
+        spans = [m for m in self._matches(query) if m[3].strip() not in self.generic]
         return {
-            a[2]
+            a[4]
             for a in spans
             for b in spans
-            if a[2] != b[2] and a[0] < b[1] - 1 and b[0] < a[1] - 1  # sharing more than a space
+            if a[4] != b[4] and a[0] == b[0] and a[1] < b[2] - 1 and b[1] < a[2] - 1  # more than a space shared
         }
 
     def without_names(self, text: str) -> str:
