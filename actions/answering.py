@@ -502,6 +502,19 @@ def premise_fact(question: Question, entry: dict[str, Any], index: KnowledgeInde
     return next((f for f, _ in figures if f["kind"] == kind), figures[0][0])
 
 
+def missing_figure(entry: dict[str, Any], focus: str, fact: dict[str, Any] | None = None) -> str | None:
+    """The kind of figure asked for that the entry has none of ("rate", "amount", "count"), if so: a rate or
+    an amount it has no fact of that kind for (unless the question names one of its facts), or any number when
+    it holds no figure at all."""
+    facet, facts = asked_facet(focus), entry.get("facts", [])
+    if facet in ("rate", "amount") and not any(f["kind"] == facet for f in facts):
+        if not (fact and mentions_a_fact({"facts": [fact]}, focus)):
+            return facet
+    if _ASKS_A_NUMBER.search(normalize(focus)) and not any(f.get("figure") for f in facts):
+        return "count"
+    return None
+
+
 def answer_about(
     entry: dict[str, Any], question: Question, lang: str, index: KnowledgeIndex, prefer: str | None = None
 ) -> Reply:
@@ -527,11 +540,9 @@ def answer_about(
     if question.other_place and not comparative:
         return honest_gap_reply(entry, focus, "place_unknown", lang, index, prefer)
     facet = asked_facet(focus)
-    if facet in ("rate", "amount") and not any(f["kind"] == facet for f in entry["facts"]):
-        if not (fact and mentions_a_fact({"facts": [fact]}, focus)):
-            return honest_gap_reply(entry, focus, "facet_unknown", lang, index, facet=FACET_NAMES[facet][lang])
-    if _ASKS_A_NUMBER.search(normalize(focus)) and not any(f.get("figure") for f in entry["facts"]):
-        return honest_gap_reply(entry, focus, "facet_unknown", lang, index, facet=FACET_NAMES["count"][lang])
+    missing = missing_figure(entry, focus, fact)
+    if missing:
+        return honest_gap_reply(entry, focus, "facet_unknown", lang, index, facet=FACET_NAMES[missing][lang])
     if question.what_is and not facet and not asked_unit(focus):
         return summary_reply(entry, lang, index)
     wrong = premise_fact(question, entry, index)
@@ -596,6 +607,47 @@ def clear_winner(choice: Choice) -> str | None:
     if ranked[0][1] >= settings.CLEAR_EVIDENCE and ranked[0][1] >= settings.CLEAR_MARGIN * runner:
         return ranked[0][0]
     return None
+
+
+def contender(
+    choice: Choice, chosen: str, intent: str | None, confidence: float, read: Question, index: KnowledgeIndex
+) -> str | None:
+    """The NLU's own pick, when the text overruled it (clear_winner) although the NLU was fairly sure and the
+    text backs its pick too. The NLU and the text then disagree, and a confident answer may be about the
+    wrong service: the resident is asked instead.
+
+    ("I graduate in June and want to open a coffee place. Does the town support graduates starting a
+    business?": the name "starting a business" points at business opening, the NLU at the graduates' entry.)
+    Where the text backs the chosen entry nearly as much as the NLU's, the NLU already decided
+    (EVIDENCE_MARGIN in answer_question), so that is no disagreement. The NLU reads the whole message: its
+    pick counts only when the asking clauses back it too, not just the story before them ("I lost my job …
+    does the town help poor families?").
+    """
+    nlu = intent[4:] if intent and intent.startswith("ask_") and intent != "ask_followup" else None
+    if (
+        not nlu
+        or nlu == chosen
+        or confidence < settings.CONTEST_NLU
+        or choice.evidence.get(nlu, 0.0) < settings.SUGGEST_MIN_EVIDENCE
+    ):
+        return None
+    asking = read.plainest or " ".join(read.asks) or read.focus
+    if choose_entry(asking, index, None, 0.0, [], None).evidence.get(nlu, 0.0) < settings.SUGGEST_MIN_EVIDENCE:
+        return None
+    return nlu
+
+
+def named_rival(choice: Choice, chosen: str, text: str, index: KnowledgeIndex) -> str | None:
+    """Another service the message names by its own name and the text backs more than the chosen one: "I've
+    been to the service hall three times and still can't get my paperwork done" names the service centre and
+    the can't-get-it-done window. Two names and nothing that decides between them (the NLU is not certain
+    either): the resident is asked."""
+    specific = [eid for eid, own in index.named(text) if own]
+    if chosen not in specific:
+        return None
+    mine = choice.evidence.get(chosen, 0.0)
+    rivals = [eid for eid in specific if eid != chosen and choice.evidence.get(eid, 0.0) > mine]
+    return rivals[0] if rivals else None
 
 
 def also_asked(question: Question, first: str, index: KnowledgeIndex, lang: str) -> list[dict[str, str]]:
@@ -670,6 +722,16 @@ def answer_question(
     # ... or the text alone points clearly at one entry (a story the NLU could not read, or read wrong).
     if not (entry is not None and choice.score >= threshold and (supported or nlu_sure)):
         entry = index.entry(clear_winner(choice))
+    # A follow-up that names nothing is about the conversation's topic, whatever the NLU read in it alone.
+    follow_up = entry is not None and entry["id"] == topic and is_topicless(read.focus, index)
+    rival = None
+    if entry is not None and question and not follow_up:
+        certain = intent == f"ask_{entry['id']}" and confidence >= settings.NLU_CERTAIN
+        rival = contender(choice, entry["id"], intent, confidence, read, index) or (
+            None if certain else named_rival(choice, entry["id"], about, index)
+        )
+    if entry is not None and rival:
+        return did_you_mean([entry["id"], rival], lang, index)
     if entry is not None:
         # What to tell of it (a figure, a detail) is what the plainest question asks, when it asks that: in "… there
         # are places where old people can spend the day. How many are there?" the count, not the address.
@@ -677,6 +739,19 @@ def answer_question(
             # (only a clause of the message: the whole of it may hold the story's "where")
             read = replace(read, focus=asked)
         reply = answer_about(entry, read, lang, index, fact if entry["id"] == topic else None)
+        named_it = (entry["id"], True) in index.named(read.focus)
+        if reply.kind == "facet_unknown" and not (named_it or certain) and missing_figure(entry, read.focus):
+            # "How much did medical insurance pay out?": enrolment has no amount, reimbursement (also backed by
+            # the text) has; the resident chooses rather than hearing that the figure is unknown.
+            own = choice.evidence.get(entry["id"], 0.0) - choice.shared.get(entry["id"], 0.0)
+            able = [
+                eid
+                for eid in choice.runners
+                if choice.evidence.get(eid, 0.0) >= max(settings.SUGGEST_MIN_EVIDENCE, settings.RIVAL_SHARE * own)
+                and not missing_figure(index.entry(eid) or {}, read.focus)
+            ]
+            if able:
+                return did_you_mean([*able[:2], entry["id"]], lang, index)
         reply.buttons = also_asked(read, entry["id"], index, lang) + reply.buttons
         if read.courtesy:
             thanks = re.match(r"谢|多谢|感谢|thank", read.courtesy, re.I)

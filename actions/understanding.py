@@ -12,6 +12,9 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
+import yaml
+
+from bot import settings
 from kb.text import normalize
 
 # Sentences end at sentence punctuation; a long sentence is cut at commas too. A long message tells a story
@@ -82,12 +85,31 @@ def names_another_town(text: str) -> bool:
 
 
 _NOT_A_NAME = set("全本我咱乡城小村集各该此这那每们个大新老古")
+# Nearby places by name (kb/source/places.yml), compared with: "比昆山多吗", "more than Kunshan?".
+_PLACES = yaml.safe_load((settings.KB_SOURCE_DIR / "places.yml").read_text(encoding="utf-8"))
+_NEARBY = re.compile(
+    "|".join(sorted(_PLACES["zh"], key=len, reverse=True)) + r"|\b(?:" + "|".join(_PLACES["en"]) + r")\b",
+    re.I,
+)
+_COMPARED = re.compile(
+    r"比(?!例|较好)|相比|对比|不如|赶得上|超过|"
+    r"\bthan\b|compared?|\bversus\b|\bvs\.?|\bas (?:much|many|good|clean|high|low) as\b|\bbeat\b",
+    re.I,
+)
+
+
+def compares_with_a_nearby_place(text: str) -> bool:
+    """True when the text names a nearby place (Kunshan, 太仓 …) and compares: the KB holds Zhitang alone."""
+    return bool(_NEARBY.search(text)) and bool(_COMPARED.search(text))
+
+
 # About the bot: instructions to it, secrets, role-play. About oneself: one's own records.
 _ABOUT_BOT = re.compile(
     r"ignore (all |any |the )?(previous|prior|above|earlier)|disregard (your|all|the)|system prompt|"
+    r"(ignore|forget|break|bypass) (all )?(your|these|those|the|my) (rules|instructions|guidelines|restrictions)|"
     r"developer mode|jailbreak|pretend (you are|to be)|act as|role[- ]?play|you are now|from now on you|"
     r"(admin|administrator|root|database|staff)('?s)? (password|credentials|login)|password|api key|secret key|"
-    r"忽略(之前|以上|前面|上面|所有)|无视|系统提示|提示词|系统指令|开发者模式|越狱|你现在是|扮演|假装你|角色扮演|"
+    r"忽略(之前|以上|前面|上面|所有)|无视|(忘掉|忘记|忽略|别管|不要管)(你的|所有的?)?(规则|设定|限制|指令)|系统提示|提示词|系统指令|开发者模式|越狱|你现在是|扮演|假装你|角色扮演|"
     r"管理员(的)?(密码|账号)|后台密码|密码|密钥",
     re.I,
 )
@@ -100,12 +122,13 @@ _PERSONAL = re.compile(
     r"processed|received)\b|\bmy (balance|account|records?|personal (data|information|record))\b|"
     r"\bmy(?: [\w'-]+){1,3} (balance|account)\b|\b(status|progress) of my\b|\b(left|remaining) (in|on) my\b|"
     r"\bmy (id|identity card|id card|passport|social security) (number|no\.?) is\b|我的身份证号(码)?是|"
-    r"\bam i (on|in) the list\b",
+    r"\bam i (on|in) the list\b|\b(check|look) (it |that |this )?(up )?for me\b",
     re.I,
 )
 # Topics no town service covers (weather, lottery, shares …): a statement of scope, never "did you mean".
 _OFF_TOPIC = re.compile(
-    r"天气|下雨|下雪|气温|台风|彩票|股票|股市|比分|球赛|电影|菜谱|星座|运势|算命|"
+    r"天气|下雨|下雪|气温|台风|彩票|股票|股市|比分|球赛|电影|菜谱|星座|运势|算命|火车票|高铁票|机票|订酒店|外卖|"
+    r"\b(train|plane|air|flight|bus) tickets?\b|\bbook (me )?(a )?(flight|hotel|taxi|table)\b|\btakeaway\b|"
     r"\bweather\b|\bforecast\b|\b(rain|snow)(ing|y)?\b|\btemperature\b|\btyphoon\b|\blottery\b|"
     r"\bstock (market|prices?)\b|\bshare prices?\b|\bfootball\b|\bmovies?\b|\brecipes?\b|\bhoroscope\b",
     re.I,
@@ -179,9 +202,9 @@ def courtesy_rest(message: str) -> str:
 def without_time_and_place(text: str) -> str:
     """The text without its years, comparisons and other towns ("Is that better than Kunshan?" -> "Is that"),
     so a follow-up that only adds them keeps the previous topic."""
-    for pattern in (_TOWN, _COMPARED_PLACE, _YEAR, _YEAR_CN, *_RELATIVE_RE.values(), _CHANGE, _OTHER_PLACE):
+    for pattern in (_TOWN, _COMPARED_PLACE, _NEARBY, _YEAR, _YEAR_CN, *_RELATIVE_RE.values(), _CHANGE, _OTHER_PLACE):
         text = pattern.sub(" ", text)
-    return re.sub(r"\b(than|better|worse|higher|lower|bigger|smaller)\b", " ", text, flags=re.I)
+    return re.sub(r"\b(\w+er\s+than|than|better|worse|higher|lower|bigger|smaller)\b", " ", text, flags=re.I)
 
 
 # The place a comparison names ("than Kunshan", "比昆山"): only that name, not every capitalised word.
@@ -264,7 +287,7 @@ def understand(message: str, today: date | None = None) -> Question:
         # A year in the story ("my son starts school next year.") is no question: years of the asking clauses.
         years=years_asked(normalize(focus if len(clauses) == 1 else " ".join(asking) or focus), today),
         change=bool(_CHANGE.search(folded)),
-        other_place=bool(_OTHER_PLACE.search(folded)) or names_another_town(text),
+        other_place=bool(_OTHER_PLACE.search(folded)) or names_another_town(text) or compares_with_a_nearby_place(text),
         about_bot=bool(_ABOUT_BOT.search(folded)),
         personal=bool(_PERSONAL.search(folded)),
         what_is=bool(_WHAT_IS.search(folded)),

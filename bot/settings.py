@@ -28,6 +28,9 @@ NEW_NAMES = frozenset(
         "CLEAR_MARGIN",
         "SUGGEST_MIN_EVIDENCE",
         "EVIDENCE_MARGIN",
+        "CONTEST_NLU",
+        "NLU_CERTAIN",
+        "RIVAL_SHARE",
         "RASA_TOKEN",  # unprefixed, it is the Rasa chart's HTTP-API token: never read here
         "ALLOWED_HOSTS",
         "HSTS_MAX_AGE",
@@ -102,11 +105,19 @@ ANSWER_MIN_EVIDENCE = float(env("ANSWER_MIN_EVIDENCE", "0.2"))
 EVIDENCE_MARGIN = float(env("EVIDENCE_MARGIN", "0.1"))
 # ... unless the NLU gives that entry's intent at least this confidence for a short message.
 NLU_SURE = float(env("NLU_SURE", "0.6"))
+# ... and the NLU is certain of it from this confidence on: it is not second-guessed for a figure it lacks.
+NLU_CERTAIN = float(env("NLU_CERTAIN", "0.9"))
 # "Did you mean" lists only entries with this much support from the text.
 SUGGEST_MIN_EVIDENCE = float(env("SUGGEST_MIN_EVIDENCE", "0.15"))
 # ... or the text alone points at one entry: this much support, and this many times the next entry's.
 CLEAR_EVIDENCE = float(env("CLEAR_EVIDENCE", "0.35"))
 CLEAR_MARGIN = float(env("CLEAR_MARGIN", "1.6"))
+# An answer is withheld ("did you mean") when the NLU gives another entry at least this confidence and the
+# text backs that entry too: the NLU and the text disagree (actions.answering.contenders).
+CONTEST_NLU = float(env("CONTEST_NLU", "0.5"))
+# An entry that lacks the figure asked for yields to a runner-up that has it, when the text backs the runner-up
+# at least this share as much as the entry's own (not shared) names and words ("how much did 医保 pay out").
+RIVAL_SHARE = float(env("RIVAL_SHARE", "0.6"))
 
 
 VOTES = Votes()

@@ -44,13 +44,35 @@ def entry_document(entry: Mapping[str, Any]) -> str:
 def _parts(name: str) -> set[str]:
     """Every contiguous part of a name: runs of two or more characters, or of whole English words."""
     if name.isascii():
-        words = _spaced(name).split()
+        words = _name_form(name).split()
         return {" ".join(words[i:j]) for i in range(len(words)) for j in range(i + 1, len(words) + 1)}
     return {name[i:j] for i in range(len(name)) for j in range(i + 2, len(name) + 1)}
 
 
 def _spaced(text: str) -> str:
     return " ".join("".join(c if c.isalnum() or c == "." else " " for c in text).split())
+
+
+def _singular(word: str) -> str:
+    """An English word without its plural ending, enough to match a name: "centres" -> "centre",
+    "companies" -> "company" (words in -ss, -us, -is keep theirs: "process", "bus", "basis")."""
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+_CANNOT = re.compile(r"\b(?:couldn t|cannot|can not)\b")
+
+
+def _name_form(text: str) -> str:
+    """How English names are matched: spaced words without full stops, each singular, and one spelling of "can't" (cannot,
+    couldn't), so that "reimbursements" finds the name "medical insurance reimbursement" and "still can't get
+    my paperwork done" the name "couldn't get my paperwork done". Applied alike to the KB's names and to the
+    question."""
+    words = (word.strip(".") for word in _spaced(text).split())  # a full stop ends a sentence, not a name
+    return _CANNOT.sub("can t", " ".join(_singular(word) for word in words if word))
 
 
 class _Bm25:
@@ -119,14 +141,16 @@ class KnowledgeIndex:
             ),
             key=lambda pair: -len(pair[0]),
         )
+        # A name as it is matched: Chinese as written (normalised), English in its singular form (_name_form).
+        forms = [(_name_form(alias) if alias.isascii() else alias, eid) for alias, eid in self.aliases]
         owners: dict[str, set[str]] = defaultdict(set)
-        for alias, eid in self.aliases:
-            for part in _parts(alias):
+        for form, eid in forms:
+            for part in _parts(form):
                 owners[part].add(eid)
-        self.generic = {alias for alias, eid in self.aliases if owners[alias] - {eid}}
+        self.generic = {form for form, eid in forms if owners[form] - {eid}}
         # Aho-Corasick automatons find every name in one pass, however many entries there are.
-        self._chinese_names = _automaton((alias, eid) for alias, eid in self.aliases if not alias.isascii())
-        self._english_names = _automaton((f" {_spaced(a)} ", eid) for a, eid in self.aliases if a.isascii())
+        self._chinese_names = _automaton((form, eid) for form, eid in forms if not form.isascii())
+        self._english_names = _automaton((f" {form} ", eid) for form, eid in forms if form.isascii() and form)
 
     def rewrite(self, text: str) -> str:
         """The question in the KB's words: dialect and pinyin (bot/rewrite.py), then homophone typos of the
@@ -186,7 +210,7 @@ class KnowledgeIndex:
         return [
             (hay, end - len(name) + 1, end + 1, name, eid)
             for hay, (automaton, haystack) in enumerate(
-                ((self._chinese_names, text), (self._english_names, f" {_spaced(text)} "))
+                ((self._chinese_names, text), (self._english_names, f" {_name_form(text)} "))
             )
             if automaton is not None
             for end, pairs in automaton.iter(haystack)

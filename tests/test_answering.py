@@ -217,3 +217,70 @@ def test_a_story_clause_with_where_in_it_does_not_turn_a_count_question_into_an_
     )
     reply = ask(index, story, "en", intent="ask_day_care_centres", confidence=0.8)
     assert reply.entry_id == "day_care_centres" and reply.kind == "answer" and "30" in reply.text
+
+
+@pytest.mark.parametrize(
+    "text, lang, intent, confidence, both",
+    [
+        # the name 低保 overrules the NLU, which read a refund of the medical insurance premium
+        (
+            "老人是低保户，医保的钱却被扣了，可以退回来吗？",
+            "zh",
+            "ask_medical_insurance_enrolment",
+            0.83,
+            {"hardship_relief", "medical_insurance_enrolment"},
+        ),
+        # the name "starting a business" overrules the NLU, which read the graduates' support
+        (
+            "I finish university this summer and want to run a little tea shop at home. Does the town help "
+            "graduates starting a business?",
+            "en",
+            "ask_graduate_startup",
+            0.99,
+            {"business_opening", "graduate_startup"},
+        ),
+    ],
+)
+def test_when_the_text_overrules_a_fairly_sure_nlu_the_resident_is_asked(index, text, lang, intent, confidence, both):
+    reply = ask(index, text, lang, intent=intent, confidence=confidence)
+    assert reply.kind == "did_you_mean"
+    assert {b["payload"].removeprefix("/ask_") for b in reply.buttons[:2]} == both
+
+
+def test_an_nlu_pick_backed_only_by_the_story_does_not_withhold_the_answer(index):
+    text = "I lost my job in spring and my wife is ill, we can't pay the bills. Does the town help poor families? How many?"
+    reply = ask(index, text, "en", intent="ask_job_platform", confidence=0.94)
+    assert reply.kind == "answer" and reply.entry_id == "hardship_relief" and "1020" in reply.text
+
+
+def test_a_figure_the_entry_lacks_is_offered_from_a_sibling_that_has_it(index):
+    reply = ask(
+        index,
+        "How much did medical insurance actually pay out?",
+        "en",
+        intent="ask_medical_insurance_enrolment",
+        confidence=0.62,
+    )
+    assert reply.kind == "did_you_mean"
+    assert reply.buttons[0]["payload"] == "/ask_medical_reimbursement"
+    assert "/ask_medical_insurance_enrolment" in [b["payload"] for b in reply.buttons]
+
+
+def test_a_certain_nlu_is_not_second_guessed_for_a_figure_its_entry_lacks(index):
+    text = "I am exempt from the resident medical insurance premium but paid it anyway. Can I get the money back?"
+    reply = ask(index, text, "en", intent="ask_medical_insurance_enrolment", confidence=0.98)
+    assert reply.kind != "did_you_mean" and reply.entry_id == "medical_insurance_enrolment"
+
+
+def test_a_follow_up_that_names_nothing_stays_with_the_topic_whatever_the_nlu_reads_in_it(index):
+    reply = ask(index, "办了多少件", topic="freight_annual_review", intent="ask_service_centre", confidence=0.51)
+    assert reply.kind == "answer" and reply.entry_id == "freight_annual_review" and "399" in reply.text
+
+
+@pytest.mark.parametrize("confidence, kind", [(0.8, "did_you_mean"), (0.95, "field_unknown")])
+def test_two_services_named_and_nothing_certain_between_them_get_did_you_mean(index, confidence, kind):
+    text = "I have been to the service hall three times and I still can't get my paperwork done. Does anyone deal with that?"
+    reply = ask(index, text, "en", intent="ask_service_centre", confidence=confidence)
+    assert reply.kind == kind
+    if kind == "did_you_mean":
+        assert {b["payload"] for b in reply.buttons[:2]} == {"/ask_service_centre", "/ask_banbucheng_window"}

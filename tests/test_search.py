@@ -104,3 +104,22 @@ def test_names_of_two_entries_that_overlap_name_neither_for_sure(index):
     assert index.overlapping_names("How do I book a fire safety inspection?") == {"fire_safety", "safety_inspections"}
     assert index.overlapping_names("医保报销了多少") == set()  # 医保 is part of both names: generic, not a rival
     assert index.overlapping_names("fire safety and the elder allowance") == set()
+
+
+@pytest.mark.parametrize(
+    "question, entry",
+    [
+        ("I heard the medical insurance reimbursements added up to 40 million?", "medical_reimbursement"),
+        ("How many day care centres are there?", "day_care_centres"),
+        ("I still cannot get my paperwork done, who helps?", "banbucheng_window"),
+        ("Where do I go when I can't get it done. Is there a window?", "banbucheng_window"),
+    ],
+)
+def test_an_english_name_in_the_plural_still_names_its_entry(index, question, entry):
+    assert (entry, True) in index.named(question)
+
+
+def test_the_plural_rule_keeps_words_that_only_end_in_s():
+    from kb.search import _name_form
+
+    assert _name_form("companies, processes, bus status") == "company processe bus status"

@@ -15,11 +15,39 @@ HERE = Path(__file__).parent
 # questions: written with the bot in mind; holdout: by someone who saw neither the training data nor the KB;
 # residents: the hard kinds (pinyin, dialect, stories, situations, other years, language requests, scope),
 # written from the report alone and scored once before any change made from its failures.
-SETS = {name: load(HERE / f"{name}.yml") for name in ("questions", "holdout", "residents")}
+# residents2, residents3: two more sets of the hard kinds, written blind the same way, each scored once first
+# (their headers give that first run) and kept here so that what they caught stays caught.
+SETS = {name: load(HERE / f"{name}.yml") for name in ("questions", "holdout", "residents", "residents2", "residents3")}
 RESULTS = Path(__file__).resolve().parents[2] / "results"
 # Issue 9's target: 95% in each language on every set (measured 2026-12-01: questions zh 100% en 100%,
-# holdout 100% / 96.0%, residents 96.4% / 95.4%), and no reply that states another entry's facts.
-MIN_SCORE = {name: {"zh": 0.95, "en": 0.95} for name in SETS}
+# holdout 100% / 96.0%, residents 96.4% / 95.4%), and no reply that states another entry's facts. The two
+# newer sets are not there yet (measured 2026-12-01: residents2 93.0% / 86.5%, residents3 92.6% / 87.1%):
+# their floors sit two points under what they score, so that a regression fails.
+MIN_SCORE = {name: {"zh": 0.95, "en": 0.95} for name in SETS} | {
+    "residents2": {"zh": 0.91, "en": 0.84},
+    "residents3": {"zh": 0.90, "en": 0.85},
+}
+# Wrong-entry replies still given (issue 9 stays open for them). The audit fails on any other one, and on
+# any of these that is fixed (so that the list shrinks with the fixes).
+KNOWN_WRONG = {
+    "residents2": {
+        # the NLU picks graduates' start-up support; the text leans (not enough) to the job platform
+        "Just finished my master's in Manchester and came back to Zhitang. My parents want me to work locally. "
+        "Is there some local platform that connects you with companies around here?",
+        # the service centre named in the story outweighs the need (the 办不成事 window)
+        "I went to the service centre three times about my late father's pension paperwork, and each time the "
+        "clerk said a document was missing and sent me home. Is there anywhere I can go when the normal counter "
+        "just won't get my case done?",
+        # registering a WFOE: market registration (chosen) or business opening (the set's label)
+        "What documents do I need as a foreigner to register a WFOE in Zhitang?",
+    },
+    "residents3": {
+        # 营业执照 is market registration's own name; the set's label is business opening
+        "办营业执照要带点啥材料？身份证复印件要几份？",
+        # home care (上门) or the day care centres: the text backs both equally, the NLU picks day care
+        "我爸一个人住，腿脚不灵便，又不肯去养老院，镇上能提供上门的服务吗？",
+    },
+}
 
 
 @pytest.fixture(scope="module", params=sorted(SETS))
@@ -50,9 +78,14 @@ def test_question_set_scores_at_least_its_floor(results, lang):
 
 
 def test_no_confident_answer_about_the_wrong_service(results):
-    """The wrong-entry audit: a reply that states a service's facts is about the service asked about."""
-    wrong = [f"{c['text']!r}: {why} | {reply[:120]!r}" for c, why, reply in results.wrong_entries()]
+    """The wrong-entry audit: a reply that states a service's facts is about the service asked about (but for
+    the known ones, listed in KNOWN_WRONG until fixed)."""
+    known = KNOWN_WRONG.get(results.name, set())
+    rows = results.wrong_entries()
+    wrong = [f"{c['text']!r}: {why} | {reply[:120]!r}" for c, why, reply in rows if c["text"] not in known]
     assert not wrong, "\n".join(wrong)
+    fixed = known - {c["text"] for c, _, _ in rows}
+    assert not fixed, f"no longer wrong, take them out of KNOWN_WRONG: {sorted(fixed)}"
 
 
 @pytest.mark.parametrize(
