@@ -70,14 +70,24 @@ _TOWN = re.compile(
 )
 
 
+# A place one goes to or comes from ("do I have to go into Changshu city", "我从辛庄镇搬来") is no question about it.
+_MOTION = re.compile(
+    r"(?:\b(?:go|going|get|drive|driving|travel|travelling|traveling|move|moved|moving|come|came|commute)\s+"
+    r"(?:in|into|to|from|back to|over to|out to)(?:\s+the)?|去|到|从|来自|搬到|跑到)\s*$",
+    re.I,
+)
+
+
 def names_another_town(text: str) -> bool:
-    """True when the text names a town other than the KB's own."""
-    for zh, en in _TOWN.findall(text):
+    """True when the text names a town other than the KB's own (not one the resident goes to or comes from)."""
+    for found in _TOWN.finditer(text):
+        zh, en = found.groups(default="")
         name = (zh or en).lower()
         if (
             name in HOME_TOWN
             or name in ("the", "our", "this", "my", "home", "small", "old", "new", "which", "what", "whole", "same")
             or zh[-1:] in _NOT_A_NAME
+            or _MOTION.search(text[: found.start()])
         ):
             continue
         return True
@@ -117,6 +127,7 @@ _PERSONAL = re.compile(
     r"(我|我家|我们家|我妈|我爸|我母亲|我父亲|我老伴|我爷爷|我奶奶|我外婆|我外公|我儿子|我女儿)的?.{0,20}"
     r"(到账|余额|账户|个人信息|办理进度|审核结果|审批结果|有没有(发|到账|批)|发了没|到了没|领到没|批了没|通过了没)|"
     r"(帮我|替我|给我)(查|看)(一下|下|看|查)?|查(一下|下|查)?(我|我家|我们家)的?|"
+    r"(?<!the )(?<!a )(?<!an )(?<!yearly )(?<!annual )(?<!safety )"  # "the yearly check on my truck" is a noun
     r"\b(check|look up|find out|see)\b.{0,20}\b(my|our|my mum's|my dad's)\b|"
     r"\b(has|did|have|was|is) (my|our)\b.{0,60}\b(arrived|been paid|paid|credited|approved|come through|gone through|"
     r"processed|received)\b|\bmy (balance|account|records?|personal (data|information|record))\b|"

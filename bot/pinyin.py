@@ -75,8 +75,9 @@ def latin_words(text: str) -> list[str]:
 def is_pinyin_text(text: str) -> bool:
     """True when the Latin words of a text are pinyin rather than English.
 
-    Every word must be pinyin and none a common English word, or, in a longer run, at most one may be; and
-    the run must hold more than one syllable ("ban" alone is read as English).
+    Every word must be pinyin and none a common English word, or, in a longer run, at most one may be, or a
+    few that are pinyin syllables too ("he", "me": at most one word in four, none that is not pinyin); and the
+    run must hold more than one syllable ("ban" alone is read as English).
     """
     words = [w for w in latin_words(text) if not w.isdigit()]
     if not words:
@@ -86,4 +87,9 @@ def is_pinyin_text(text: str) -> bool:
     count = sum(len(syllables(w) or ()) for w in pinyin)
     if not pinyin or count < 2:
         return False
-    return not english or (len(english) == 1 and len(pinyin) >= 4)
+    also_pinyin = [w for w in english if syllables(w) is not None]  # "he", "me", "an"
+    return (
+        not english
+        or (len(english) == 1 and len(pinyin) >= 4)
+        or (len(also_pinyin) == len(english) and 4 * len(english) <= len(words))
+    )

@@ -23,6 +23,9 @@ def test_words_are_cut_into_the_fewest_pinyin_syllables(word, expected):
         ("zunlaojin fa le duoshao", True),
         ("yi bao zen me bao xiao", True),
         ("kua cun tong ban shi sha", True),
+        ("qi pu tang yan he ti yu jian shen gong cheng xian zai shen me jin du", True),  # "he", "me" are pinyin too
+        ("he and me went to the shop", False),
+        ("ask him he is in", False),
         ("What is kua cun tong ban?", False),  # an English sentence naming a service in pinyin
         ("How much is zunlaojin", False),
         ("ban", False),  # one syllable is not enough to tell

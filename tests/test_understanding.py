@@ -95,6 +95,8 @@ FLAGS = ("change", "other_place", "about_bot", "personal", "off_topic")
                 "I moved here from Shanghai. How many day care centres are there?",
                 "医保报销比例是多少",
                 "How many tickets did the sports park sell?",
+                "The yearly check on my truck is coming up. Can it be done here or do I have to go into Changshu city?",
+                "我从辛庄镇搬来，支塘有几个日间照料中心？",
             ],
         ),
     ],

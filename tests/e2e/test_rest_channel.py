@@ -20,12 +20,12 @@ HERE = Path(__file__).parent
 SETS = {name: load(HERE / f"{name}.yml") for name in ("questions", "holdout", "residents", "residents2", "residents3")}
 RESULTS = Path(__file__).resolve().parents[2] / "results"
 # Issue 9's target: 95% in each language on every set (measured 2026-12-01: questions zh 100% en 100%,
-# holdout 100% / 96.0%, residents 96.4% / 95.4%), and no reply that states another entry's facts. The two
-# newer sets are not there yet (measured 2026-12-01: residents2 93.0% / 86.5%, residents3 92.6% / 87.1%):
+# holdout 100% / 98.0%, residents 96.4% / 95.4%), and no reply that states another entry's facts. The two
+# newer sets are not there yet (measured 2026-12-01: residents2 93.0% / 87.5%, residents3 93.4% / 88.7%):
 # their floors sit two points under what they score, so that a regression fails.
 MIN_SCORE = {name: {"zh": 0.95, "en": 0.95} for name in SETS} | {
-    "residents2": {"zh": 0.91, "en": 0.84},
-    "residents3": {"zh": 0.90, "en": 0.85},
+    "residents2": {"zh": 0.91, "en": 0.85},
+    "residents3": {"zh": 0.91, "en": 0.86},
 }
 # Wrong-entry replies still given (issue 9 stays open for them). The audit fails on any other one, and on
 # any of these that is fixed (so that the list shrinks with the fixes).
