@@ -51,7 +51,8 @@ _RELATIVE_RE = {offset: re.compile(p, re.I) for offset, p in _RELATIVE.items()}
 # Growth or change over time, and comparisons with other places: the KB holds one year of one town.
 _CHANGE = re.compile(
     r"比(去年|前年|上年|往年|以前|之前|\d{4}年?)|同比|环比|增长|增加了多少|减少了多少|多了还是少了|多了吗|少了吗|多了多少|"
-    r"少了多少|变化|涨了|降了|趋势|历年|每年都|逐年|翻了|"
+    r"少了多少|变化|涨了|降了|会涨|会降|涨不涨|趋势|历年|每年都|逐年|翻了|"
+    r"\bgo(?:ing|es)? (?:up|down)\b|\brising\b|\bfalling\b|"
     r"compared (to|with)|increase|decrease|growth|grew|change since|more than (last|in|the previous)|"
     r"less than (last|in|the previous)|than last year|than the year|trend|year[- ]on[- ]year|over the years",
     re.I,
@@ -275,6 +276,21 @@ def figure_value(figure: str | None) -> float | None:
     return float(found.group(1)) * _SCALE.get(found.group(2) or "", 1.0)
 
 
+# A part of a sentence in which the resident tells of themselves or their family ("my grandad turned 80 this
+# year, how much …", "我儿子明年上学，…"): its year is the story's, not the question's.
+_NARRATIVE = re.compile(
+    r"^\s*(?:my|i|i'm|i've|we|we're|our)\b|^\s*(?:我|伲|俺|咱|家里|家中)",
+    re.I,
+)
+
+
+def without_story(clause: str) -> str:
+    """The clause without its comma-parts that tell a story about the resident and ask nothing."""
+    parts = re.split(r"(?<=[，,])", clause)
+    kept = [part for part in parts if asks(part) > 0 or not _NARRATIVE.match(part)]
+    return "".join(kept) or clause
+
+
 def understand(message: str, today: date | None = None) -> Question:
     """Read a message (already in the KB's words: see KnowledgeIndex.rewrite)."""
     text = " ".join(message.split())
@@ -296,7 +312,10 @@ def understand(message: str, today: date | None = None) -> Question:
         clauses=clauses,
         asks=asking,
         # A year in the story ("my son starts school next year.") is no question: years of the asking clauses.
-        years=years_asked(normalize(focus if len(clauses) == 1 else " ".join(asking) or focus), today),
+        years=years_asked(
+            normalize(without_story(focus) if len(clauses) == 1 else " ".join(map(without_story, asking)) or focus),
+            today,
+        ),
         change=bool(_CHANGE.search(folded)),
         other_place=bool(_OTHER_PLACE.search(folded)) or names_another_town(text) or compares_with_a_nearby_place(text),
         about_bot=bool(_ABOUT_BOT.search(folded)),

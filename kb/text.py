@@ -24,7 +24,7 @@ STOPWORDS_ZH = set(
     "请问 请 问 一下 想 想问 知道 告诉 能 能不能 可以 可不可以 会 要 什么 啥 怎么 怎么样 怎样 如何 多少 几 "
     "哪 哪里 哪儿 哪些 为什么 一 个 吗? 年 去年 今年 2022 镇 镇里 支塘 支塘镇 全镇 镇上 我们镇 咱们 咱 "
     "情况 一共 总共 现在 给 让 被 把 对 从 到 为 等 各类 各种 工作 开展 进行 完成 实现 推进 深入 持续 "
-    "全年 累计 达 达到 共 约 余 多 情况 吧? ? ! , 。 ， ？ ！ 、 ： ； “ ” ‘ ’ （ ） ( )".split()
+    "全年 累计 达 达到 共 约 余 多 情况 准备 需要 吧? ? ! , 。 ， ？ ！ 、 ： ； “ ” ‘ ’ （ ） ( )".split()
 )
 # Characters of the question frame; a bigram holding one is noise, not topic.
 FUNCTION_CHARS = set(
