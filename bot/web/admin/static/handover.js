@@ -20,10 +20,10 @@
   function addLine(event) {
     if (!log || String(event.handover) !== open) return;
     if (log.querySelector('[data-event="' + event.id + '"]')) return;
-    var who = event.kind === "resident" ? "居民 Resident" : event.author;
+    var who = event.kind === "resident" ? "居民 Resident" : event.author || "系统 System";
     var line = el("div", "transcript-line transcript-" + event.kind);
     line.setAttribute("data-event", String(event.id));
-    line.appendChild(el("span", "help", (who ? who + " · " : "") + event.at));
+    line.appendChild(el("span", "help", who + " · " + event.at));
     line.appendChild(el("div", "pre", event.text));
     log.appendChild(line);
     log.scrollTop = log.scrollHeight;
@@ -35,7 +35,7 @@
     if (!rows.length) {
       var empty = el("tr");
       var cell = el("td", "text-empty", "暂时没有 None right now");
-      cell.colSpan = 4;
+      cell.colSpan = 2;
       empty.appendChild(cell);
       queue.appendChild(empty);
       return;
@@ -47,14 +47,12 @@
       state.appendChild(el("span", "badge text-white " + (row.state === "waiting" ? "bg-orange" : "bg-green"), row.state_label));
       if (row.position) state.appendChild(el("span", "help", " 第 " + row.position + " 位 #" + row.position));
       if (row.taken_by) state.appendChild(el("span", "help", " " + row.taken_by));
-      tr.appendChild(state);
-      tr.appendChild(el("td", "text-nowrap", row.since));
-      tr.appendChild(el("td", "", row.last));
-      var link = el("a", "btn btn-sm btn-primary", "打开 Open");
+      state.appendChild(el("div", "help", row.since));
+      var link = el("a", "btn btn-sm btn-primary mt-1", "打开 Open");
       link.href = pageUrl + "?id=" + row.id;
-      var go = el("td");
-      go.appendChild(link);
-      tr.appendChild(go);
+      state.appendChild(link);
+      tr.appendChild(state);
+      tr.appendChild(el("td", "", row.last));
       queue.appendChild(tr);
     });
   }
