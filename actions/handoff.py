@@ -31,6 +31,7 @@ CONTACT_FIELDS = ("phone", "address", "hours")  # said to be missing when staff 
 EXTRA_FIELDS = ("link", "office")  # given when filled
 WEEKDAYS = {"zh": "一二三四五六日", "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")}
 
+
 def open_now_line(hours_text: str, now: datetime, lang: str) -> str:
     """'Open now' / 'closed now' by the hours staff filled (with the time it was said at), or 'cannot tell'."""
     day = WEEKDAYS[lang][now.weekday()]
@@ -84,7 +85,9 @@ class ActionHumanHandoff(KbAction):
             live = staff_available(hours, now)
             text = "\n".join(live_lines(hours, centre, lang, now, live))
             custom = {"kind": "handover", "entry": None, "source": None}
-            dispatcher.utter_message(text=text, json_message={**custom, "handover": {"state": "queue" if live else "message"}})
+            dispatcher.utter_message(
+                text=text, json_message={**custom, "handover": {"state": "queue" if live else "message"}}
+            )
             return []
         text = "\n".join(handoff_lines(centre, lang, now))
         # kind "handoff": the widget makes the staff's phone numbers in it tap-to-call links

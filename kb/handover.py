@@ -169,9 +169,7 @@ def position(session: Session, handover: Handover) -> int:
     """Its place in the queue (1: next), 0 when it is not waiting."""
     if handover.state != "waiting":
         return 0
-    ahead = session.scalar(
-        sa.select(sa.func.count()).where(Handover.state == "waiting", Handover.id < handover.id)
-    )
+    ahead = session.scalar(sa.select(sa.func.count()).where(Handover.state == "waiting", Handover.id < handover.id))
     return int(ahead or 0) + 1
 
 
@@ -342,16 +340,16 @@ def last_event_id(session: Session) -> int:
 
 def handovers_to_answer(session: Session) -> list[Handover]:
     """Waiting conversations (oldest first, the queue's order), then the active ones."""
-    rows = session.scalars(
-        sa.select(Handover).where(Handover.state.in_(HANDOVER_OPEN)).order_by(Handover.id)
-    ).all()
+    rows = session.scalars(sa.select(Handover).where(Handover.state.in_(HANDOVER_OPEN)).order_by(Handover.id)).all()
     return sorted(rows, key=lambda h: (h.state != "waiting", h.id))
 
 
 def history(session: Session, handover_id: int) -> list[HandoverEvent]:
     """Every event of one handover, in order."""
     return list(
-        session.scalars(sa.select(HandoverEvent).where(HandoverEvent.handover_id == handover_id).order_by(HandoverEvent.id))
+        session.scalars(
+            sa.select(HandoverEvent).where(HandoverEvent.handover_id == handover_id).order_by(HandoverEvent.id)
+        )
     )
 
 

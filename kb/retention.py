@@ -52,8 +52,8 @@ from sqlalchemy.engine import URL, CursorResult, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import settings
-from kb.db import session_factory
 from kb import handover
+from kb.db import session_factory
 from kb.models import Feedback, FieldGap, Satisfaction, SessionDeletion, UnansweredQuestion
 
 logger = logging.getLogger(__name__)
@@ -107,7 +107,12 @@ class Forgotten:
     handover: int = 0  # handover rows, their events and messages left for staff
 
     def counts(self) -> dict[str, int]:
-        return {"events": self.events, "feedback": self.feedback, "questions": self.questions, "handover": self.handover}
+        return {
+            "events": self.events,
+            "feedback": self.feedback,
+            "questions": self.questions,
+            "handover": self.handover,
+        }
 
 
 @dataclass

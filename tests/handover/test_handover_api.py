@@ -100,7 +100,9 @@ def test_staff_replies_reach_the_resident_as_town_staff_without_a_name_and_closi
     handover_id = say(resident, ASK_FOR_PERSON)["handover"]["id"]
     wang = staff("wang")
     assert wang.post(f"/admin/handover/{handover_id}/take", token_from="/admin/handover").status_code == 303
-    reply = wang.post(f"/admin/handover/{handover_id}/reply", {"text": "您好，我是镇便民服务中心的工作人员。"}, "/admin/handover")
+    reply = wang.post(
+        f"/admin/handover/{handover_id}/reply", {"text": "您好，我是镇便民服务中心的工作人员。"}, "/admin/handover"
+    )
     assert reply.status_code == 303
     assert wang.post(f"/admin/handover/{handover_id}/close", token_from="/admin/handover").status_code == 303
     events = events_of(resident)
@@ -126,7 +128,9 @@ def test_the_stream_resumes_after_the_last_event_the_browser_saw(resident, staff
     assert resumed == ["第二条", "closed"]
 
 
-def test_only_whoever_has_the_conversation_replies_transfers_or_closes_it_and_viewers_see_nothing(resident, staff, kb_url):
+def test_only_whoever_has_the_conversation_replies_transfers_or_closes_it_and_viewers_see_nothing(
+    resident, staff, kb_url
+):
     handover_id = say(resident, ASK_FOR_PERSON)["handover"]["id"]
     wang, zhao = staff("wang"), staff("zhao")
     assert staff("li").get("/admin/handover").status_code == 403  # a viewer
@@ -164,10 +168,18 @@ def test_nobody_taking_it_in_time_expires_it_and_only_one_gateway_expires_it(res
 def test_a_message_left_keeps_a_callback_number_only_with_consent_and_shows_it_only_on_its_own_staff_page(
     resident, staff
 ):
-    body = {"session": SESSION, "lang": "zh", "text": "请回电，关于医保。我的身份证 320581199001011234", "phone": "13812345678"}
+    body = {
+        "session": SESSION,
+        "lang": "zh",
+        "text": "请回电，关于医保。我的身份证 320581199001011234",
+        "phone": "13812345678",
+    }
     refused = resident.post("/api/handover/message", json={**body, "consent": False})
     assert refused.status_code == 400 and refused.json()["error"] == "no_consent"
-    assert resident.post("/api/handover/message", json={**body, "phone": "12", "consent": True}).json()["error"] == "bad_phone"
+    assert (
+        resident.post("/api/handover/message", json={**body, "phone": "12", "consent": True}).json()["error"]
+        == "bad_phone"
+    )
     left = resident.post("/api/handover/message", json={**body, "consent": True})
     assert left.status_code == 201
     wang = staff("wang")
@@ -176,13 +188,18 @@ def test_a_message_left_keeps_a_callback_number_only_with_consent_and_shows_it_o
     assert "320581199001011234" not in listing  # the ID number in the text is masked
     item = wang.get(f"/admin/handover-messages/{left.json()['id']}").text
     assert "13812345678" in item
-    assert wang.post(f"/admin/handover-messages/{left.json()['id']}", token_from="/admin/handover-messages").status_code == 303
+    assert (
+        wang.post(f"/admin/handover-messages/{left.json()['id']}", token_from="/admin/handover-messages").status_code
+        == 303
+    )
     assert "13812345678" not in wang.get("/admin/handover-messages?done=1").text
 
 
 def test_handovers_and_messages_go_with_the_conversation_and_with_the_retention(resident, kb_url):
     say(resident, ASK_FOR_PERSON)
-    resident.post("/api/handover/message", json={"session": SESSION, "text": "留言", "phone": "13812345678", "consent": True})
+    resident.post(
+        "/api/handover/message", json={"session": SESSION, "text": "留言", "phone": "13812345678", "consent": True}
+    )
     other = "resident-0003-abcd"
     say(resident, ASK_FOR_PERSON, session=other)
     forgotten = resident.post("/api/forget", json={"session": SESSION})
