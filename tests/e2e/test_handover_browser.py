@@ -134,6 +134,7 @@ def test_a_resident_and_a_staff_member_talk_through_the_widget_and_the_admin(
     staff.locator("#handover-queue a", has_text="打开").click()
     staff.locator("#take").click()
     expect(resident.locator(".zt-notice").last).to_contain_text(texts["joined"])
+    expect(bar).to_contain_text(texts["joined"])
 
     # the resident's message goes to staff (masked), not to the bot; it appears on the staff page without a reload
     bots = resident.locator(".zt-bot").count()
@@ -141,10 +142,20 @@ def test_a_resident_and_a_staff_member_talk_through_the_widget_and_the_admin(
     expect(staff.locator("#handover-log")).to_contain_text(mine.replace("13812345678", "138****5678"))
     assert resident.locator(".zt-bot").count() == bots  # the bot stayed silent
 
+    # a reload mid-conversation: the widget resumes the stream from the last event it saw (nothing twice)
+    resident.reload()
+    expect(resident.locator("#zt-input")).to_be_visible()
+    expect(bar).to_contain_text(texts["joined"])
+    if lang == "en":  # elder mode: the way out of the chat with staff is a 60×60 target at least
+        box = bar.locator(".zt-handover-cancel").bounding_box()
+        assert box and box["width"] >= 60 and box["height"] >= 60
+
     staff.fill("#reply", reply)
     staff.locator("#send-reply").click()
     staff_reply = resident.locator(".zt-staff").last
     expect(staff_reply).to_contain_text(reply)
+    resident.wait_for_timeout(1500)  # a few more polls of the stream: the reply is not shown twice
+    expect(resident.locator(".zt-staff")).to_have_count(1)
     expect(staff_reply.locator(".zt-from")).to_have_text(texts["from"])
     assert agent not in resident.locator(".zt-log").inner_text()  # never a staff member's name
     if resident.evaluate("() => !!window.speechSynthesis"):
