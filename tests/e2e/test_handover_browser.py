@@ -87,6 +87,7 @@ def type_in_widget(page: Page, text: str) -> None:
 
 def shoot(page: Page, name: str) -> None:
     if SHOOT:
+        page.evaluate("() => window.scrollTo(0, 0)")
         page.screenshot(path=str(DOCS / name), animations="disabled", caret="hide")
 
 

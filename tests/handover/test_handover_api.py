@@ -241,3 +241,15 @@ def test_bad_requests_get_a_clear_4xx(resident):
     assert resident.post("/api/handover/cancel", json={"session": 5}).status_code == 400
     assert resident.post("/api/handover/message", json={"session": SESSION, "text": ""}).status_code == 400
     assert resident.post("/api/handover/message", json={"session": SESSION, "text": "x", "extra": 1}).status_code == 400
+
+
+def test_a_waiting_resident_moves_up_the_queue_and_the_wait_is_measured_from_taken_conversations(resident, staff):
+    from bot.web.gateway.handover import poll
+
+    first = say(resident, ASK_FOR_PERSON)["handover"]["id"]
+    second = "resident-0004-abcd"
+    assert say(resident, ASK_FOR_PERSON, session=second)["handover"]["position"] == 2
+    staff("wang").post(f"/admin/handover/{first}/take", token_from="/admin/handover")
+    _, status = poll(second, 0)
+    assert status["position"] == 1
+    assert status["wait_measured"] is True and 1 <= status["wait_minutes"] <= 10

@@ -651,7 +651,7 @@
 
   function renderItem(item) {
     var staff = item.role === "staff"; // a reply from town staff: shown as the bot's are, marked, without 👍/👎
-    var row = el("div", "zt-msg zt-" + item.role + (staff ? " zt-bot" : ""));
+    var row = el("div", "zt-msg zt-" + item.role + (staff ? " zt-bot" : "") + (item.tone ? " zt-" + item.tone : ""));
     var body = el("span", "zt-text");
     if (item.role === "bot" || staff) renderText(body, item.text, staff || TEL_KINDS.indexOf(item.kind) >= 0);
     else body.textContent = item.text; // the resident's own words and notices: plain text only
@@ -698,8 +698,9 @@
     if (state.history.length > MAX_HISTORY) state.history = state.history.slice(-MAX_HISTORY);
     save("history", state.history);
   }
-  function notice(text) {
-    renderItem({ role: "notice", text: text });
+  /* A notice: a refusal or an outage; with tone "info", news of the handover (staff joined, ended). */
+  function notice(text, tone) {
+    renderItem({ role: "notice", text: text, tone: tone });
     scrollDown();
   }
 
@@ -1017,7 +1018,7 @@
       keepHandover({ state: status.state });
       showHandoverBar(status);
       if (!stream) listen();
-      if (status.state === "active" && before !== "active") notice(t("active"));
+      if (status.state === "active" && before !== "active") notice(t("active"), "info");
       return;
     }
     stopListening();
@@ -1025,10 +1026,10 @@
     if (before !== "waiting" && before !== "active") return; // nothing was open here: nothing to say
     keepHandover({ state: status.state });
     if (status.state === "closed") {
-      notice(t("handoverClosed"));
+      notice(t("handoverClosed"), "info");
       offerRating("handoff");
     } else if (status.state === "expired") {
-      notice(t("handoverExpired"));
+      notice(t("handoverExpired"), "info");
       leaveForm();
     }
   }
@@ -1079,7 +1080,7 @@
       stopListening();
       handoverBar.hidden = true;
       keepHandover({ state: result.data.state });
-      notice(result.data.message);
+      notice(result.data.message, "info");
     });
   }
   /* 留言: a message for staff, with a callback number only if the resident ticks that they agree to a call. */
@@ -1103,7 +1104,7 @@
         status.textContent = (result.data && result.data.message) || t("unavailable");
         if (result.status === 201) {
           log.removeChild(box);
-          notice(result.data.message);
+          notice(result.data.message, "info");
         }
       });
     });
