@@ -18,6 +18,7 @@ const BROWSER = [
   "clearTimeout",
   "setInterval",
   "clearInterval",
+  "EventSource",
 ];
 const ES2015_LIBRARY = ["Promise", "Uint8Array"]; // used where the browser has them (ES5 syntax, newer library)
 

@@ -1,167 +1,35 @@
-"""A resident who wants a person gets the service-centre route: every contact detail staff filled for the centre
-(the contact entry named in the KB's metadata), which ones are still missing, and, when its office hours can be
-read, whether it is open now. Until live handover exists, this is the answer to 转人工/服务中心."""
+"""A resident who wants a person (转人工, any phrasing, both languages, the button).
+
+In the widget (the gateway marks its messages with `handover` metadata), the live handover (kb/handover.py):
+during the office hours staff set, and not on a holiday, the reply says the conversation is being put through and
+carries `{"handover": {"state": "queue"}}`, which the gateway turns into a place in the staff queue; otherwise it
+says when staff answer and carries `{"handover": {"state": "message"}}`: the widget offers to leave a message
+(留言), followed by the service-centre route. Elsewhere (WeChat, the REST channel itself), and when the KB database
+does not answer, the service-centre route alone: every contact detail staff filled for the centre (the contact
+entry named in the KB's metadata), which ones are still missing, and, when its office hours can be read, whether it
+is open now."""
 
 from __future__ import annotations
 
-import re
-from datetime import datetime, time
+from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy.exc import SQLAlchemyError
 
 from actions.answering import staff_value
 from actions.base import KbAction
 from actions.i18n import FIELD_NAMES, t
+from bot.office_hours import TOWN_TIME, is_open_now, mentions_holidays, opening_hours, town_now
+from kb.db import session_factory
+from kb.handover import Hours, current_hours, staff_available
 from kb.search import KnowledgeIndex
 
-TOWN_TIME = ZoneInfo("Asia/Shanghai")  # the town's clock, whatever the server's
+__all__ = ["TOWN_TIME", "opening_hours", "ActionHumanHandoff", "handoff_lines"]
 CONTACT_FIELDS = ("phone", "address", "hours")  # said to be missing when staff left them empty
 EXTRA_FIELDS = ("link", "office")  # given when filled
 WEEKDAYS = {"zh": "一二三四五六日", "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")}
-
-# ---------- reading office hours as staff type them ("周一至周五 8:30-12:00，13:30-17:00；周六休息") ----------
-_DAY = (
-    r"(?:周|星期|礼拜)[一二三四五六日天1-7]|mon(?:day)?|tue(?:s(?:day)?)?|wed(?:nesday)?|thu(?:r(?:s(?:day)?)?)?|"
-    r"fri(?:day)?|sat(?:urday)?|sun(?:day)?"
-)
-_CLOCK = r"(?:上午|下午|中午|晚上|早上)?\s*\d{1,2}(?:[:.]\d{2}|点(?:半|\d{1,2}分?)?)?\s*(?:am|pm|a\.m\.|p\.m\.)?"
-_RANGE = r"\s*(?:-|~|至|到|to|until|till)\s*"
-_TOKENS = re.compile(
-    rf"(?P<time>{_CLOCK}{_RANGE}{_CLOCK})"
-    rf"|(?P<days>(?:{_DAY}){_RANGE}(?:{_DAY})|{_DAY})"
-    r"|(?P<group>工作日|周一到周五|每天|每日|天天|全年无休|周末|双休日|weekdays?|every ?day|daily|weekends?)"
-    r"|(?P<closed>休息|不办公|不上班|闭馆|关门|停止办公|closed)"
-    r"|(?P<holiday>(?:法定)?节假日(?:除外|休息|不办公)?|(?:except|excluding|closed on|not on)?\s*(?:on\s+)?"
-    r"(?:public|statutory|national|bank)\s+holidays?(?:\s+excepted)?)"
-    r"|(?P<filler>[\s,，、;；。.:：/&()（）\[\]【】+]+|and|from|on|办公时间|工作时间|开放时间|时间|hours|opening|office|"
-    r"open|上午|下午|中午|及|和|与|至)",
-    re.IGNORECASE,
-)
-_ZH_DAYS = {c: i for i, c in enumerate("一二三四五六日")} | {"天": 6} | {str(i + 1): i for i in range(7)}
-_EN_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-
-def _day(token: str) -> int:
-    token = token.strip().lower()
-    if token[:3] in _EN_DAYS:
-        return _EN_DAYS.index(token[:3])
-    return _ZH_DAYS[token[-1]]
-
-
-def _days(token: str) -> list[int]:
-    """The weekdays (0 = Monday) a day token names: one day or a range (周一至周五, Mon-Fri, 周六到周日)."""
-    parts = re.split(_RANGE, token.strip(), flags=re.IGNORECASE)
-    if len(parts) == 1:
-        return [_day(parts[0])]
-    first, last = _day(parts[0]), _day(parts[-1])
-    return [(first + i) % 7 for i in range((last - first) % 7 + 1)]
-
-
-def _group(token: str) -> list[int]:
-    token = token.lower().replace(" ", "")
-    if token in ("周末", "双休日", "weekend", "weekends"):
-        return [5, 6]
-    if token in ("工作日", "周一到周五", "weekday", "weekdays"):
-        return [0, 1, 2, 3, 4]
-    return list(range(7))  # every day
-
-
-def _clock(text: str) -> tuple[time, bool] | None:
-    """One time of day and whether it said am/pm or 上午/下午 (None when it is not a time)."""
-    text = text.strip().lower()
-    match = re.fullmatch(
-        r"(上午|下午|中午|晚上|早上)?\s*(\d{1,2})(?:[:.](\d{2})|点(半|(\d{1,2})分?)?)?\s*(am|pm|a\.m\.|p\.m\.)?", text
-    )
-    if not match:
-        return None
-    part, hour_text, minutes, half, point_minutes, suffix = match.groups()
-    hour = int(hour_text)
-    minute = int(minutes or point_minutes or (30 if half else 0))
-    marked = bool(part or suffix)
-    if (part in ("下午", "晚上") or (suffix or "").startswith("p")) and hour < 12:
-        hour += 12
-    if (suffix or "").startswith("a") and hour == 12:
-        hour = 0
-    if minutes is None and half is None and point_minutes is None and "点" not in text and not suffix:
-        return None  # a bare number ("1-5") is not a time
-    if hour > 24 or minute > 59:
-        return None
-    return (time(23, 59, 59) if hour == 24 else time(hour, minute)), marked
-
-
-def _range(token: str) -> tuple[time, time] | None:
-    parts = re.split(_RANGE, token.strip(), maxsplit=1, flags=re.IGNORECASE)
-    if len(parts) != 2:
-        return None
-    start, end = _clock(parts[0]), _clock(parts[1])
-    if start is None or end is None:
-        return None
-    (opens, _), (closes, end_marked) = start, end
-    if closes <= opens and not end_marked and closes.hour < 12:
-        closes = time(closes.hour + 12, closes.minute)  # "8:30-5:00" means 17:00
-    return (opens, closes) if closes > opens else None
-
-
-def opening_hours(text: str) -> dict[int, list[tuple[time, time]]] | None:
-    """The weekly opening hours in a staff-written text: weekday (0 = Monday) -> [(opens, closes)]; a weekday
-    missing from the result is closed. None when any part of the text cannot be read (seasons, "by
-    appointment", times without days): then nobody can say whether the centre is open, and the bot does not guess."""
-    text = text.replace("：", ":").replace("～", "~").replace("－", "-").replace("—", "-").replace("–", "-")
-    text = text.translate({ord(c): ord("0") + i for i, c in enumerate("０１２３４５６７８９")})
-    week: dict[int, list[tuple[time, time]]] = {}
-    current: list[int] = []  # the days the next times belong to
-    after_days = False  # the last token read named days (a list such as 周六、周日 goes on)
-    seen_time = False
-    at = 0
-    for match in _TOKENS.finditer(text):
-        if match.start() != at:
-            return None  # words we cannot read
-        at = match.end()
-        kind, token = match.lastgroup, match.group()
-        if kind in ("days", "group"):
-            days = _days(token) if kind == "days" else _group(token)
-            current = current + days if after_days else days
-            after_days = True
-            continue
-        if kind == "time":
-            hours = _range(token)
-            if hours is None or not current:
-                return None  # an unreadable time, or a time with no day named before it
-            for day in current:
-                week.setdefault(day, []).append(hours)
-            seen_time = True
-        elif kind == "closed":
-            for day in current:
-                week.pop(day, None)
-            current = []
-        if kind != "filler":
-            after_days = False
-    if at != len(text) or not seen_time:
-        return None
-    return week
-
-
-def is_open_now(hours_text: str, now: datetime) -> bool | None:
-    """Whether the office hours staff typed say it is open at `now` (a time in the town); None when the text
-    cannot be read as weekly hours. Public holidays cannot be known from the text: see `mentions_holidays`."""
-    week = opening_hours(hours_text)
-    if week is None:
-        return None
-    moment = now.time()
-    return any(opens <= moment < closes for opens, closes in week.get(now.weekday(), []))
-
-
-def mentions_holidays(hours_text: str) -> bool:
-    """Whether the hours say something about public holidays (which the bot cannot know are today)."""
-    return bool(re.search(r"节假日|holiday", hours_text, re.IGNORECASE))
-
-
-def town_now() -> datetime:
-    """The time in the town now."""
-    return datetime.now(TOWN_TIME)
 
 
 def open_now_line(hours_text: str, now: datetime, lang: str) -> str:
@@ -211,7 +79,38 @@ class ActionHumanHandoff(KbAction):
     ) -> list[dict[str, Any]]:
         lang = self.language(tracker)
         centre = index.entry(index.contact_entry) if index.contact_entry else None
-        text = "\n".join(handoff_lines(centre, lang, town_now()))
+        now = town_now()
+        hours = self.live_hours(tracker)
+        if hours is not None:
+            live = staff_available(hours, now)
+            text = "\n".join(live_lines(hours, centre, lang, now, live))
+            custom = {"kind": "handover", "entry": None, "source": None}
+            dispatcher.utter_message(
+                text=text, json_message={**custom, "handover": {"state": "queue" if live else "message"}}
+            )
+            return []
+        text = "\n".join(handoff_lines(centre, lang, now))
         # kind "handoff": the widget makes the staff's phone numbers in it tap-to-call links
         dispatcher.utter_message(text=text, json_message={"kind": "handoff", "entry": None, "source": None})
         return []
+
+    @staticmethod
+    def live_hours(tracker: Tracker) -> Hours | None:
+        """The handover's settings when the message came from the widget (which can hand over); else None."""
+        metadata = (tracker.latest_message or {}).get("metadata") or {}
+        if not isinstance(metadata, dict) or metadata.get("handover") is not True:
+            return None
+        try:
+            with session_factory()() as session:
+                return current_hours(session)
+        except SQLAlchemyError:
+            return None  # the KB database does not answer: the service-centre route, which needs no queue
+
+
+def live_lines(hours: Hours, centre: dict[str, Any] | None, lang: str, now: datetime, live: bool) -> list[str]:
+    """The widget's reply: being put through; or when staff answer (or a holiday), then the service-centre route."""
+    if live:
+        return [t("handover_queue", lang)]
+    holiday = now.date() in hours.holidays
+    first = t("handover_holiday", lang) if holiday else t("handover_closed", lang, hours=hours.office_hours)
+    return [first, *handoff_lines(centre, lang, now)]

@@ -173,6 +173,15 @@ PURGE_EVERY_HOURS = float(os.environ.get("ZHITANG_PURGE_EVERY_HOURS", "24"))
 # endpoints.yml names (var/tracker.db locally). Scaled out: the PostgreSQL database of the tracker store.
 TRACKER_DATABASE_URL = os.environ.get("ZHITANG_TRACKER_DATABASE_URL", "")
 
+# Live handover to town staff (转人工; kb/handover.py). Defaults until staff set them in the admin (转人工设置):
+# the hours staff answer in the widget (read by bot/office_hours.py, town time), public holidays as ISO dates
+# (comma-separated: no live handover that day), and the minutes a resident waits before being offered to leave
+# a message instead. The gateway looks for new staff messages in the database every HANDOVER_POLL_SECONDS.
+OFFICE_HOURS = os.environ.get("ZHITANG_OFFICE_HOURS", "周一至周五 8:30-12:00，13:00-16:30")
+HOLIDAYS = os.environ.get("ZHITANG_HOLIDAYS", "")
+HANDOVER_WAIT_MINUTES = int(os.environ.get("ZHITANG_HANDOVER_WAIT_MINUTES", "10"))
+HANDOVER_POLL_SECONDS = float(os.environ.get("ZHITANG_HANDOVER_POLL_SECONDS", "0.5"))
+
 # Staff admin (bot/web/admin, mounted at /admin by bot/web/app.py).
 # The session cookie's signing key; empty: a random key kept in $ZHITANG_VAR_DIR/admin-secret.key.
 ADMIN_SECRET_KEY = os.environ.get("ZHITANG_ADMIN_SECRET", "")

@@ -317,3 +317,69 @@ class SessionDeletion(Base):
     events: Mapped[int] = mapped_column(Integer, default=0)  # tracker events deleted
     feedback: Mapped[int] = mapped_column(Integer, default=0)  # feedback rows deleted
     questions: Mapped[int] = mapped_column(Integer, default=0)  # unanswered questions taken off the list
+
+
+# ---------- live handover to town staff (转人工; kb/handover.py) ----------
+HANDOVER_OPEN = ("waiting", "active")  # a person has the conversation, or it is in the queue for one
+HANDOVER_STATES = (*HANDOVER_OPEN, "closed", "cancelled", "expired")  # closed by staff, by the resident, or untaken
+
+
+class HandoverSettings(Base):
+    """What staff set for the live handover (one row, id 1); an empty field means the ZHITANG_* default."""
+
+    __tablename__ = "handover_settings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    office_hours: Mapped[str | None] = mapped_column(Text)  # as staff type them, read by bot/office_hours.py
+    holidays: Mapped[str | None] = mapped_column(Text)  # ISO dates, one a line
+    wait_minutes: Mapped[int | None] = mapped_column(Integer)  # untaken this long: offer to leave a message
+    updated_by: Mapped[str | None] = mapped_column(String(100))
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Handover(Base):
+    """One resident's request for a person: queued (waiting), taken by a staff member (active), then closed by
+    staff, cancelled by the resident or expired untaken. `taken_by` is never shown to the resident."""
+
+    __tablename__ = "handover"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session: Mapped[str] = mapped_column(String(64), index=True)
+    lang: Mapped[str] = mapped_column(String(2), default="zh")
+    state: Mapped[str] = mapped_column(String(16), index=True, default="waiting")  # one of HANDOVER_STATES
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    taken_by: Mapped[str | None] = mapped_column(String(100))
+    taken_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class HandoverEvent(Base):
+    """What happened in a handover, in order (its id is the cursor the widget and the staff page resume from):
+    a message from the resident or from staff (masked), or a new state."""
+
+    __tablename__ = "handover_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    handover_id: Mapped[int] = mapped_column(ForeignKey("handover.id", ondelete="CASCADE"), index=True)
+    session: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # resident | staff | state
+    text: Mapped[str] = mapped_column(Text, default="")  # a message, or the new state
+    author: Mapped[str | None] = mapped_column(String(100))  # the staff member (for staff only, never residents)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+
+class ResidentMessage(Base):
+    """A message left for staff (留言) when nobody could take the conversation, with a callback number only if the
+    resident consented; the number is shown only on the staff's page of this message."""
+
+    __tablename__ = "resident_message"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session: Mapped[str] = mapped_column(String(64), index=True)
+    lang: Mapped[str] = mapped_column(String(2), default="zh")
+    text: Mapped[str] = mapped_column(Text)  # masked
+    phone: Mapped[str | None] = mapped_column(String(32))  # as given, with consent; None without
+    consent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    done_by: Mapped[str | None] = mapped_column(String(100))
+    done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -7,7 +7,9 @@ Residents' words are kept in three places, all deleted here:
   out. Its URL: settings.TRACKER_DATABASE_URL, else the SQL tracker store endpoints.yml names.
 - the KB's `feedback` table (👍/👎 with the question and the answer, by session) and `satisfaction` table (the
   5-level rating of a conversation, by session; counted with the feedback here);
-- the KB's `unanswered_question` table (questions the bot could not answer, counted, without a session).
+- the KB's `unanswered_question` table (questions the bot could not answer, counted, without a session);
+- the KB's live-handover tables (kb/handover.py): the conversation with town staff, and the messages left for them
+  (留言) with their callback numbers, by session and `created_at`.
 
 `purge()` deletes everything older than settings.RETENTION_DAYS: tracker events by their timestamp, feedback by
 `created_at`, unanswered questions by `last_seen` (a question asked again within the retention stays). It deletes
@@ -50,6 +52,7 @@ from sqlalchemy.engine import URL, CursorResult, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import settings
+from kb import handover
 from kb.db import session_factory
 from kb.models import Feedback, FieldGap, Satisfaction, SessionDeletion, UnansweredQuestion
 
@@ -84,11 +87,13 @@ class PurgeReport:
     events: int = 0
     feedback: int = 0
     questions: int = 0
+    handover: int = 0
 
     def __str__(self) -> str:
         return (
             f"deleted what is older than {self.days} days (before {self.cutoff:%Y-%m-%d %H:%M} UTC): "
-            f"{self.events} conversation events, {self.feedback} feedback, {self.questions} unanswered questions"
+            f"{self.events} conversation events, {self.feedback} feedback, {self.questions} unanswered questions, "
+            f"{self.handover} handover rows and messages left"
         )
 
 
@@ -99,9 +104,15 @@ class Forgotten:
     events: int = 0
     feedback: int = 0
     questions: int = 0
+    handover: int = 0  # handover rows, their events and messages left for staff
 
     def counts(self) -> dict[str, int]:
-        return {"events": self.events, "feedback": self.feedback, "questions": self.questions}
+        return {
+            "events": self.events,
+            "feedback": self.feedback,
+            "questions": self.questions,
+            "handover": self.handover,
+        }
 
 
 @dataclass
@@ -228,6 +239,7 @@ def purge(
         report.feedback += _deleted(session, sa.delete(Satisfaction).where(Satisfaction.created_at < cutoff))
         report.questions = _deleted(session, sa.delete(UnansweredQuestion).where(UnansweredQuestion.last_seen < cutoff))
         _deleted(session, sa.delete(FieldGap).where(FieldGap.last_seen < cutoff))  # counts only, none asked since
+        report.handover = handover.purge_before(session, cutoff)
     engine = tracker_engine(tracker_url)
     if engine is not None:
         report.events = _delete_events(engine, EVENTS.c.timestamp < cutoff.timestamp())
@@ -324,11 +336,13 @@ def forget(
         result.feedback = _deleted(session, sa.delete(Feedback).where(Feedback.session == session_id))
         result.feedback += _deleted(session, sa.delete(Satisfaction).where(Satisfaction.session == session_id))
         result.questions = _uncount_questions(session, texts)
+        result.handover = handover.forget_session(session, session_id)
         session.flush()
         if engine is not None:
             result.events = _delete_events(engine, EVENTS.c.sender_id == session_id)
         if deleted_by:
-            session.add(SessionDeletion(session=session_id, deleted_by=deleted_by, **result.counts()))
+            counts = {"events": result.events, "feedback": result.feedback, "questions": result.questions}
+            session.add(SessionDeletion(session=session_id, deleted_by=deleted_by, **counts))
     return result
 
 

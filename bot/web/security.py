@@ -161,7 +161,7 @@ def install(app: FastAPI) -> None:
         CORSMiddleware,
         allow_origins=settings.ALLOWED_ORIGINS,
         allow_methods=["GET", "POST"],
-        allow_headers=["Content-Type", "Accept-Language"],
+        allow_headers=["Content-Type", "Accept-Language", "Last-Event-ID"],
         max_age=600,
     )
     app.add_middleware(AllowedHostsMiddleware, allowed_hosts=settings.ALLOWED_HOSTS)

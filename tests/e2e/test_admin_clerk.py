@@ -23,12 +23,13 @@ import pytest
 import sqlalchemy as sa
 from playwright.sync_api import Page, expect
 
+from kb import handover
 from kb.db import session_factory
 from kb.edits import restore_revision, retire_entry, update_entry
-from kb.models import Entry, Feedback, FieldGap, Revision, Satisfaction, UnansweredQuestion
+from kb.models import Entry, Feedback, FieldGap, HandoverSettings, Revision, Satisfaction, UnansweredQuestion
 from kb.users import create_user
 from tests.e2e.admin_data import SEEDED, seed_kb, seed_tracker
-from tests.e2e.browser import ask, open_widget, reopen_on
+from tests.e2e.browser import ask, open_widget, reopen_on, stored
 
 expect.set_options(timeout=30_000)  # the first answers wait for Rasa's model; nothing here asserts a duration
 
@@ -226,7 +227,9 @@ def test_what_to_fill_first_leads_with_the_service_centre_and_opens_its_form(pag
     assert page.errors == []
 
 
-def test_a_bad_rating_reaches_the_follow_up_list_with_its_conversation(browser, page: Page, gateway: str, clerk: str):
+def test_a_bad_rating_reaches_the_follow_up_list_with_its_conversation(
+    browser, page: Page, gateway: str, clerk: str, stack
+):
     page.goto(f"{gateway}/")
     open_widget(page)
     ask(page, "尊老金发了多少?")
@@ -238,13 +241,24 @@ def test_a_bad_rating_reaches_the_follow_up_list_with_its_conversation(browser, 
     card.get_by_role("button", name="不满意", exact=True).click()
     expect(card.locator(".zt-rating-status")).to_contain_text("谢谢")
 
-    # after a handover the rating comes under the reply
+    # after a handover (town staff took the conversation and closed it) the rating comes under the closing notice
     page.locator(".zt-launcher").click()
     page.locator(".zt-new").click()
     expect(page.locator(".zt-user")).to_have_count(0)
     expect(page.locator(".zt-bot .zt-chip").first).to_be_visible()  # greeted: a new conversation
-    ask(page, "转人工")
-    expect(page.locator(".zt-rating-row .zt-level")).to_have_count(5)
+    with session_factory(stack.kb_url)() as session, session.begin():
+        handover.save_hours(session, "每天 0:00-24:00", "", 10, clerk)  # staff answer at any hour in this test
+    try:
+        ask(page, "转人工")
+        expect(page.locator(".zt-handover")).to_be_visible()
+        with session_factory(stack.kb_url)() as session, session.begin():
+            queued = handover.open_handover_of(session, stored(page, "session"))
+            handover.take(session, queued.id, clerk)
+            handover.close(session, queued.id, clerk)
+        expect(page.locator(".zt-rating-row .zt-level")).to_have_count(5)
+    finally:
+        with session_factory(stack.kb_url)() as session, session.begin():
+            session.execute(sa.delete(HandoverSettings))
 
     sign_in(page, gateway, clerk)
     page.goto(f"{gateway}/admin/satisfaction")

@@ -6,12 +6,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import datetime
 
 import pytest
+import sqlalchemy as sa
 from playwright.sync_api import Page, expect
 
+from bot.office_hours import TOWN_TIME
+from kb import handover
 from kb.db import session_factory
 from kb.edits import update_entry
+from kb.models import HandoverSettings
 from tests.e2e.browser import ask
 
 expect.set_options(timeout=30_000)  # the first answers wait for Rasa's model; nothing here asserts a duration
@@ -228,10 +233,16 @@ def centre_contacts(stack) -> Iterator[None]:
             update_entry(session, "service_centre", {"staff": staff}, None, "e2e-test")  # as the admin saves it
 
     fill("0512-52009999", "每天 0:00-24:00")
+    # Nobody answers live today (a holiday staff set), whatever the hour the test runs at: the reply is the
+    # message form (留言) with the centre's route, never the staff queue (tests/e2e/test_handover_browser.py).
+    with session_factory(stack.kb_url)() as session, session.begin():
+        handover.save_hours(session, "", datetime.now(TOWN_TIME).date().isoformat(), 10, "e2e-test")
     try:
         yield
     finally:
         fill(None, None)
+        with session_factory(stack.kb_url)() as session, session.begin():
+            session.execute(sa.delete(HandoverSettings))
 
 
 def test_talk_to_a_person_gives_the_centres_contacts_with_a_tel_link(open_page, centre_contacts):

@@ -52,10 +52,15 @@ async def test_answer_merges_text_buttons_and_source(client, rasa):
             "entry": "elder_allowance",
         }
     ]
-    assert sent_to_rasa(rasa) == [{"sender": SESSION, "message": "尊老金发了多少?", "metadata": {}}]
+    # the widget can hand a conversation to town staff: Rasa's handover action is told so (actions/handoff.py)
+    assert sent_to_rasa(rasa) == [{"sender": SESSION, "message": "尊老金发了多少?", "metadata": {"handover": True}}]
 
 
-@pytest.mark.parametrize("lang, metadata", [("en", {"lang": "en"}), ("zh", {"lang": "zh"}), ("fr", {}), (None, {})])
+@pytest.mark.parametrize(
+    "lang, metadata",
+    [("en", {"lang": "en", "handover": True}), ("zh", {"lang": "zh", "handover": True}), ("fr", {"handover": True})]
+    + [(None, {"handover": True})],
+)
 async def test_the_widgets_language_reaches_rasa_as_metadata(client, rasa, lang, metadata):
     """The language chosen in the widget travels as message metadata (no hidden greeting text)."""
     assert (await client.post("/api/chat", json={**body("/greet"), "lang": lang})).status_code == 200

@@ -69,7 +69,7 @@ async def test_forget_deletes_the_conversation_and_its_feedback_and_nothing_else
     assert senders(tracker_url) == {THEIRS: 6}
     assert feedback_sessions(kb) == [THEIRS]
     body = response.json()
-    assert body["deleted"] == {"events": 6, "feedback": 1, "questions": 2}
+    assert body["deleted"] == {"events": 6, "feedback": 1, "questions": 2, "handover": 0}
     assert "删除" in body["message"]
 
 
@@ -83,7 +83,7 @@ async def test_forgetting_twice_or_an_unknown_conversation_is_fine(client, two_r
     for _ in range(2):
         response = await client.post("/api/forget", json={"session": MINE})
         assert response.status_code == 200
-    assert response.json()["deleted"] == {"events": 0, "feedback": 0, "questions": 0}
+    assert response.json()["deleted"] == {"events": 0, "feedback": 0, "questions": 0, "handover": 0}
     assert senders(tracker_url) == {THEIRS: 6}
 
 

@@ -27,6 +27,7 @@ from bot.web.admin.conversations import ConversationView
 from bot.web.admin.dashboard import FillFirstView, StatsView, dashboard_context
 from bot.web.admin.entries import EntryView, FactView
 from bot.web.admin.exchange import ExchangeView
+from bot.web.admin.handover import HandoverView, LeftMessageView
 from bot.web.admin.history import RevisionView, changed_fields
 from bot.web.admin.inbox import FeedbackView, QuestionView
 from bot.web.admin.satisfaction import SatisfactionView
@@ -44,6 +45,8 @@ VIEWS = (
     FillFirstView,
     FeedbackView,
     SatisfactionView,
+    HandoverView,
+    LeftMessageView,
     ConversationView,
     ExchangeView,
     StaffUserView,

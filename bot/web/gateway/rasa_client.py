@@ -16,6 +16,7 @@ logger = logging.getLogger(__name__)
 
 WEBHOOK = "/webhooks/rest/webhook"
 SOURCE_KEYS = ("type", "quote", "sentence", "report")  # never a staff member's name
+HANDOVER_SIGNALS = ("queue", "message")  # a person now (the gateway queues it), or leave a message
 
 
 class RasaUnavailable(Exception):
@@ -59,6 +60,8 @@ def merge_messages(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
         out[-1]["kind"] = custom.get("kind") if isinstance(custom.get("kind"), str) else None
         out[-1]["entry"] = custom.get("entry") if isinstance(custom.get("entry"), str) else None
         out[-1]["source"] = _source(custom.get("source"))
+        if isinstance(custom.get("handover"), dict) and custom["handover"].get("state") in HANDOVER_SIGNALS:
+            out[-1]["handover"] = {"state": custom["handover"]["state"]}  # the action's signal (actions/handoff.py)
     return [m for m in out if m["text"] or m["buttons"]]
 
 
@@ -112,12 +115,17 @@ class RasaClient:
                 last = err
         raise httpx.ConnectError("no Rasa replica reachable") from last
 
-    async def send(self, sender: str, text: str, lang: str | None = None) -> list[dict[str, Any]]:
+    async def send(
+        self, sender: str, text: str, lang: str | None = None, handover: bool = False
+    ) -> list[dict[str, Any]]:
         """The bot's reply to one message; RasaUnavailable when Rasa is down, slow, failing or silent.
 
-        `lang`, the language chosen in the widget, reaches Rasa as message metadata (bot.language's rule 2).
+        `lang`, the language chosen in the widget, reaches Rasa as message metadata (bot.language's rule 2);
+        `handover` says the channel can hand the conversation to town staff (the widget; actions/handoff.py).
         """
-        metadata = {"lang": lang} if lang in LANGS else {}
+        metadata: dict[str, Any] = {"lang": lang} if lang in LANGS else {}
+        if handover:
+            metadata["handover"] = True
         try:
             response = await self._post(sender, text, metadata)
             response.raise_for_status()

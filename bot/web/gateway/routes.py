@@ -10,10 +10,12 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.concurrency import run_in_threadpool
 
 from bot.language import reply_language
 from bot.privacy import mask
-from bot.web.gateway import feedback, forget
+from bot.web.gateway import feedback, forget, handover
 from bot.web.gateway.guards import address_guard, check_origin, error_response, session_guard
 from bot.web.gateway.i18n import message
 from bot.web.gateway.rasa_client import RasaClient, RasaUnavailable
@@ -50,12 +52,34 @@ async def chat(request: Request) -> JSONResponse:
         session = check_session(data.get("session"))
         await session_guard(request, session)
         question = mask(text)
-        messages = await request.app.state.rasa.send(session, question, data.get("lang"))
+        diverted = await _to_staff(session, question)
+        if diverted is not None:  # with town staff (or waiting for them): the bot does not answer
+            return JSONResponse(
+                {"session": session, "question": question, "lang": lang, "messages": [], "handover": diverted}
+            )
+        messages = await request.app.state.rasa.send(session, question, data.get("lang"), handover=True)
     except InputError as err:
         return error_response(err, lang)
     except RasaUnavailable:
         return error_response(InputError(503, "unavailable"), lang, question=question)
-    return JSONResponse({"session": session, "question": question, "lang": lang, "messages": messages})
+    body = {"session": session, "question": question, "lang": lang, "messages": messages}
+    try:
+        status = await run_in_threadpool(handover.after_reply, session, lang, messages)
+    except SQLAlchemyError as err:  # the queue is away: the reply still says to leave a message or call
+        logger.error("handover not queued: %s", type(err).__name__)
+        status = {"id": None, "state": "message"} if any("handover" in m for m in messages) else None
+    if status is not None:
+        body["handover"] = status
+    return JSONResponse(body)
+
+
+async def _to_staff(session: str, question: str) -> dict | None:
+    """handover.divert off the event loop; when the KB database is away, the bot answers (None)."""
+    try:
+        return await run_in_threadpool(handover.divert, session, question)
+    except SQLAlchemyError as err:
+        logger.warning("handover state not read, the bot answers: %s", type(err).__name__)
+        return None
 
 
 async def index(request: Request) -> HTMLResponse:
@@ -86,5 +110,6 @@ def install(app: FastAPI, rasa: RasaClient | None = None, limiter: RateLimiter |
     app.add_api_route("/api/chat", chat, methods=["POST"])
     app.include_router(feedback.router)
     app.include_router(forget.router)  # /api/forget, /api/privacy
+    app.include_router(handover.router)  # /api/handover/events, /cancel, /message
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_exception_handler(Exception, unexpected_error)

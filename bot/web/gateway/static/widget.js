@@ -84,6 +84,21 @@
       empty: "请输入您的问题。",
       unavailable: "抱歉，小助手暂时无法回答，请稍后再试，或到支塘镇便民服务中心咨询。",
       counter: "{n}/{max} 字",
+      staff: "镇工作人员",
+      staffSaid: "镇工作人员说：",
+      queued: "正在为您转接镇工作人员：您排在第{n}位，预计等待约{m}分钟。",
+      queuedAtMost: "正在为您转接镇工作人员：您排在第{n}位，预计等待不超过{m}分钟。",
+      active: "镇工作人员已接入，请直接输入您的问题。",
+      cancelQueue: "取消转人工",
+      endChat: "结束人工服务",
+      handoverClosed: "镇工作人员已结束本次对话，小助手会继续为您解答。",
+      handoverExpired: "暂时没有工作人员接入。您可以留言，工作人员上班后会处理。",
+      leaveTitle: "给镇工作人员留言",
+      leaveText: "留言内容",
+      leavePhone: "回电号码（可不填）",
+      leaveConsent: "我同意镇工作人员用这个号码给我回电",
+      leaveSend: "提交留言",
+      leaveNeedConsent: "留电话需要先勾选同意回电。",
     },
     en: {
       title: "Zhitang Assistant",
@@ -150,6 +165,21 @@
       unavailable:
         "Sorry, the assistant is temporarily unavailable. Please try again later, or visit the Zhitang Town Public Service Centre.",
       counter: "{n}/{max} characters",
+      staff: "Town staff",
+      staffSaid: "Town staff said:",
+      queued: "Putting you through to town staff: you are number {n} in the queue; the expected wait is about {m} minutes.",
+      queuedAtMost: "Putting you through to town staff: you are number {n} in the queue; the wait is at most {m} minutes.",
+      active: "A member of town staff has joined. Please type your question.",
+      cancelQueue: "Leave the queue",
+      endChat: "End the chat with staff",
+      handoverClosed: "Town staff have ended this conversation; the assistant answers again.",
+      handoverExpired: "Nobody from town staff could take your conversation just now. You can leave a message; staff will deal with it when they are back.",
+      leaveTitle: "Leave a message for town staff",
+      leaveText: "Your message",
+      leavePhone: "Phone number for a call back (optional)",
+      leaveConsent: "I agree that town staff call me back on this number",
+      leaveSend: "Send the message",
+      leaveNeedConsent: "To leave a number, please tick that you agree to a call back.",
     },
   };
 
@@ -229,6 +259,8 @@
     history: load("history", []),
     busy: false,
     retentionDays: 0, // how long the server keeps conversations, once GET /api/privacy said it
+    // The live handover (转人工) of this conversation: {session, state, after: the last event seen}; see handover().
+    handover: load("handover", null),
   };
   if (typeof state.session !== "string" || !/^[A-Za-z0-9_-]{8,64}$/.test(state.session)) {
     state.session = newSessionId();
@@ -297,7 +329,7 @@
       "[48]00[\\s-]?\\d{3}[\\s-]?\\d{4}|\\d{7,8}|[19]\\d{4}))"
   );
   var INLINE_TEL = new RegExp(INLINE.source + "|" + PHONE.source, "g");
-  var TEL_KINDS = ["handoff", "field", "field_unknown"]; // actions/handoff.py, actions/answering.py
+  var TEL_KINDS = ["handoff", "handover", "field", "field_unknown"]; // actions/handoff.py, actions/answering.py
   function safeLink(raw) {
     var url;
     try {
@@ -457,6 +489,13 @@
     tabIndex: 0,
   });
 
+  /* The live handover's status (place in the queue, expected wait; staff have joined) and the way out of it. */
+  var handoverText = el("span", "zt-handover-text");
+  var handoverCancel = button("zt-handover-cancel", "", function () {
+    cancelHandover();
+  });
+  var handoverBar = el("div", { className: "zt-handover", role: "status", hidden: true }, [handoverText, handoverCancel]);
+
   var typingText = el("span", "zt-typing-text");
   var typing = el("div", { className: "zt-typing", role: "status", hidden: true }, [
     el("span", { className: "zt-dots", "aria-hidden": "true" }, [el("span"), el("span"), el("span")]),
@@ -485,7 +524,7 @@
       "aria-modal": "false",
       "aria-labelledby": "zt-title",
     },
-    [header, toolbar, confirmBox, privacy, privacyNotice, log, typing, form]
+    [header, toolbar, confirmBox, privacy, privacyNotice, log, handoverBar, typing, form]
   );
   /* After the panel is closed: the 5-level rating of the conversation that ended (offerRating). */
   var rateCard = el("div", { className: "zt-rate-card", hidden: true });
@@ -611,15 +650,21 @@
   }
 
   function renderItem(item) {
-    var row = el("div", "zt-msg zt-" + item.role);
+    var staff = item.role === "staff"; // a reply from town staff: shown as the bot's are, marked, without 👍/👎
+    var row = el("div", "zt-msg zt-" + item.role + (staff ? " zt-bot" : "") + (item.tone ? " zt-" + item.tone : ""));
     var body = el("span", "zt-text");
-    if (item.role === "bot") renderText(body, item.text, TEL_KINDS.indexOf(item.kind) >= 0);
+    if (item.role === "bot" || staff) renderText(body, item.text, staff || TEL_KINDS.indexOf(item.kind) >= 0);
     else body.textContent = item.text; // the resident's own words and notices: plain text only
-    var who = el("span", "zt-sr", t(item.role === "user" ? "you" : item.role === "bot" ? "bot" : "notice"));
+    var whoKey = item.role === "user" ? "you" : item.role === "bot" ? "bot" : staff ? "staffSaid" : "notice";
+    var who = el("span", "zt-sr", t(whoKey));
     var lang = textLang(item.text) === "zh" ? "zh-CN" : "en";
-    row.appendChild(el("div", { className: "zt-bubble", lang: lang }, [who, body]));
+    var from = staff ? el("span", { className: "zt-from", "aria-hidden": "true" }, t("staff")) : null;
+    row.appendChild(el("div", { className: "zt-bubble", lang: lang }, [who, from, body]));
     var readAloud = null;
-    if (item.role === "bot") {
+    if (staff) {
+      readAloud = readButton(item);
+      if (readAloud) row.appendChild(el("div", "zt-answer-tools", [readAloud]));
+    } else if (item.role === "bot") {
       var source = sourceBlock(item.source);
       if (source) row.appendChild(source);
       readAloud = readButton(item);
@@ -653,8 +698,9 @@
     if (state.history.length > MAX_HISTORY) state.history = state.history.slice(-MAX_HISTORY);
     save("history", state.history);
   }
-  function notice(text) {
-    renderItem({ role: "notice", text: text });
+  /* A notice: a refusal or an outage; with tone "info", news of the handover (staff joined, ended). */
+  function notice(text, tone) {
+    renderItem({ role: "notice", text: text, tone: tone });
     scrollDown();
   }
 
@@ -750,10 +796,11 @@
       remember(item);
       return { item: item, view: renderItem(item) };
     });
-    var handover = data.messages.some(function (m) {
+    var handoff = data.messages.some(function (m) {
       return m.kind === "handoff";
     });
-    if (handover && !options.hidden) offerRating("handoff");
+    if (handoff && !options.hidden) offerRating("handoff");
+    if (data.handover) handoverStatus(data.handover);
     scrollDown();
     var top = mine ? mine.row : rendered.length ? rendered[0].view.row : null;
     if (top) scrollToStart(top);
@@ -929,6 +976,152 @@
     save("rate-offered", state.session);
   }
 
+  /* ---------- the live handover to town staff (转人工; bot/web/gateway/handover.py) ----------
+     The gateway queues the conversation when the bot says a person can take it (data.handover); from then on
+     the resident's messages go to staff, and staff's replies and every change of state arrive as server-sent
+     events (EventSource reconnects by itself with Last-Event-ID; after a reload the stream resumes from the last
+     event kept here). Staff replies are shown as the bot's, marked "town staff", never with a name. */
+  var stream = null;
+  function keepHandover(changes) {
+    var h = state.handover && state.handover.session === state.session ? state.handover : { session: state.session };
+    Object.keys(changes).forEach(function (key) {
+      h[key] = changes[key];
+    });
+    state.handover = h;
+    save("handover", h);
+  }
+  function handoverOpen() {
+    return !!(state.handover && state.handover.session === state.session &&
+      (state.handover.state === "waiting" || state.handover.state === "active"));
+  }
+  function showHandoverBar(status) {
+    if (status.state === "waiting") {
+      var line = status.wait_measured ? t("queued") : t("queuedAtMost");
+      handoverText.textContent = line.replace("{n}", status.position).replace("{m}", status.wait_minutes);
+      handoverCancel.textContent = t("cancelQueue");
+    } else {
+      handoverText.textContent = t("active");
+      handoverCancel.textContent = t("endChat");
+    }
+    handoverBar.hidden = false;
+  }
+  /* A new status from the gateway (a reply, the stream, a cancel): what the resident sees changes only when the
+     state does (or the place in the queue). */
+  function handoverStatus(status) {
+    if (!status || typeof status.state !== "string") return;
+    var before = state.handover && state.handover.session === state.session ? state.handover.state : null;
+    if (status.state === "message") {
+      leaveForm();
+      return;
+    }
+    if (status.state === "waiting" || status.state === "active") {
+      keepHandover({ state: status.state });
+      showHandoverBar(status);
+      if (!stream) listen();
+      if (status.state === "active" && before !== "active") notice(t("active"), "info");
+      return;
+    }
+    stopListening();
+    handoverBar.hidden = true;
+    if (before !== "waiting" && before !== "active") return; // nothing was open here: nothing to say
+    keepHandover({ state: status.state });
+    if (status.state === "closed") {
+      notice(t("handoverClosed"), "info");
+      offerRating("handoff");
+    } else if (status.state === "expired") {
+      notice(t("handoverExpired"), "info");
+      leaveForm();
+    }
+  }
+  function staffSays(event) {
+    var item = { role: "staff", text: event.text };
+    remember(item);
+    var view = renderItem(item);
+    scrollDown();
+    if (state.elder && state.autoRead && speech && view.read) read(item.text, view.read);
+  }
+  function listen() {
+    if (!window.EventSource) return;
+    var after = (state.handover && state.handover.after) || 0;
+    var url = GATEWAY + "/api/handover/events?session=" + encodeURIComponent(state.session) + "&after=" + after;
+    var source = new window.EventSource(url);
+    stream = source;
+    source.addEventListener("handover", function (message) {
+      var event = JSON.parse(message.data);
+      if (event.id <= ((state.handover && state.handover.after) || 0)) return; // seen before a reload
+      keepHandover({ after: event.id });
+      if (event.kind === "staff") staffSays(event);
+    });
+    source.addEventListener("status", function (message) {
+      handoverStatus(JSON.parse(message.data));
+    });
+    source.onerror = function () {
+      // The browser reconnects by itself; when the server ended the stream, start a new one from the cursor.
+      if (source.readyState === 2 && stream === source) {
+        stream = null;
+        if (handoverOpen()) setTimeout(function () {
+          if (!stream && handoverOpen()) listen();
+        }, 2000);
+      }
+    };
+  }
+  function stopListening() {
+    if (stream) stream.close();
+    stream = null;
+  }
+  function cancelHandover() {
+    handoverCancel.disabled = true;
+    return post("/api/handover/cancel", { session: state.session, lang: state.lang }).then(function (result) {
+      handoverCancel.disabled = false;
+      if (result.status !== 200) {
+        notice((result.data && result.data.message) || t("unavailable"));
+        return;
+      }
+      stopListening();
+      handoverBar.hidden = true;
+      keepHandover({ state: result.data.state });
+      notice(result.data.message, "info");
+    });
+  }
+  /* 留言: a message for staff, with a callback number only if the resident ticks that they agree to a call. */
+  function leaveForm() {
+    if (log.querySelector(".zt-leave")) return;
+    var text = el("textarea", { className: "zt-leave-text", id: "zt-leave-text", rows: 3, maxLength: 2000 });
+    var phone = el("input", { className: "zt-leave-phone", id: "zt-leave-phone", type: "tel", maxLength: 20 });
+    var consent = el("input", { className: "zt-leave-consent", id: "zt-leave-consent", type: "checkbox" });
+    var status = el("p", { className: "zt-leave-status", role: "status" });
+    var send = button("zt-leave-send", t("leaveSend"), function () {
+      if (phone.value.trim() && !consent.checked) {
+        status.textContent = t("leaveNeedConsent");
+        consent.focus();
+        return;
+      }
+      send.disabled = true;
+      var body = { session: state.session, lang: state.lang, text: text.value, consent: consent.checked };
+      if (phone.value.trim()) body.phone = phone.value.trim();
+      post("/api/handover/message", body).then(function (result) {
+        send.disabled = false;
+        status.textContent = (result.data && result.data.message) || t("unavailable");
+        if (result.status === 201) {
+          log.removeChild(box);
+          notice(result.data.message, "info");
+        }
+      });
+    });
+    var box = el("div", { className: "zt-msg zt-leave", role: "group", "aria-labelledby": "zt-leave-title" }, [
+      el("p", { className: "zt-leave-title", id: "zt-leave-title" }, t("leaveTitle")),
+      el("label", { htmlFor: "zt-leave-text" }, t("leaveText")),
+      text,
+      el("label", { htmlFor: "zt-leave-phone" }, t("leavePhone")),
+      phone,
+      el("label", { className: "zt-leave-agree" }, [consent, " " + t("leaveConsent")]),
+      send,
+      status,
+    ]);
+    log.appendChild(box);
+    scrollDown();
+  }
+
   function greet() {
     // A payload, not a typed word: Rasa greets in the language sent with it as metadata (state.lang).
     return ask("/greet", null, { hidden: true });
@@ -943,6 +1136,8 @@
 
   function newConversation() {
     stopReading();
+    stopListening();
+    handoverBar.hidden = true;
     state.session = newSessionId();
     save("session", state.session);
     state.history = [];
@@ -1029,7 +1224,10 @@
         return;
       }
       stopReading();
-      ["history", "session", "rated", "rate-offered"].forEach(drop); // nothing of the old conversation stays
+      stopListening();
+      handoverBar.hidden = true;
+      ["history", "session", "rated", "rate-offered", "handover"].forEach(drop); // nothing of the old conversation stays
+      state.handover = null;
       state.history = [];
       state.session = newSessionId();
       save("session", state.session);
@@ -1148,6 +1346,7 @@
     foldPrivacy(state.privacyFolded, false);
     document.body.appendChild(root);
     restore();
+    if (handoverOpen()) listen(); // a reload while waiting for or talking with staff: the stream resumes
     var wasOpen = false;
     try {
       wasOpen = window.sessionStorage.getItem(KEY + "open") === "1";
