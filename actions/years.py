@@ -26,6 +26,19 @@ from kb.figures import difference
 from kb.text import normalize
 
 
+# A comparison with a year, besides the growth words of understanding._CHANGE: "比2022年", "than in 2022".
+_COMPARED = re.compile(
+    r"比\s*(?:(?:19|20)\d\d\s*年?|去年|前年|上一?年)|\bthan (?:in )?(?:(?:19|20)\d\d|last year|the year before)\b|"
+    r"\bcompared (?:with|to) (?:(?:19|20)\d\d|last year)\b",
+    re.I,
+)
+
+
+def compares(question: Question) -> bool:
+    """True when the question compares years ("比2022年多了吗", "how much more than in 2022?")."""
+    return question.change or bool(_COMPARED.search(normalize(question.focus)))
+
+
 @dataclass
 class ByYear:
     """What to say: the lines, the fact the answer is about (its year's), and the reply kind."""
@@ -75,7 +88,7 @@ def asked_years(question: Question, entry: dict[str, Any], fact: dict[str, Any] 
     """The years the question asks about. In a conversation on one of the entry's facts (`on`, its key) or in a
     comparison, "去年"/"last year" count back from the year of that fact (else the leading fact's)."""
     anchor = year_of(_member(entry, on)) or year_of(fact)
-    if anchor is None or not (on or question.change):
+    if anchor is None or not (on or compares(question)):
         return list(question.years)
     return years_asked(normalize(question.focus), date(anchor, 7, 1))
 
@@ -100,7 +113,7 @@ def answer(
         return None
     years = asked_years(question, entry, fact, on)
     by_year = {year_of(m): m for m in members(fact) if year_of(m) is not None}
-    if question.change:
+    if compares(question):
         return _comparison(entry, fact, years, by_year, lang, on, cite)
     if not years or any(y not in by_year for y in years):
         return None
