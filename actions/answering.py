@@ -518,7 +518,7 @@ def answer_about(
         return entry_reply(entry, by_year.fact, by_year.lines, by_year.kind, lang, index)
     other_years = yearly.unknown_years(yearly.asked_years(question, entry, fact, on), fact)
     comparative = fact is not None and _COMPARATIVE_FACT.search(fact["zh"] + " " + fact["en"]) is not None
-    if question.change and not comparative:
+    if question.change and not comparative and len(yearly.members(fact) if fact else []) < 2:
         return honest_gap_reply(entry, focus, "change_unknown", lang, index, prefer)
     if other_years and not (question.change and comparative):
         years = "、".join(str(y) for y in other_years) if lang == "zh" else ", ".join(str(y) for y in other_years)

@@ -136,12 +136,14 @@ def _comparison(
 ) -> ByYear | None:
     """Two years' figures and their computed difference, or None (one of the years has none: an honest gap)."""
     base = year_of(_member(entry, on)) or year_of(fact)
+    known = sorted((y for y in by_year if y is not None), reverse=True)
     pair = sorted(set(years), reverse=True)[:2]
-    if len(pair) == 1 and pair[0] != base:
-        pair = sorted({pair[0], base} - {None}, reverse=True)  # type: ignore[arg-type]
-    elif not years:
-        earlier = [y for y in by_year if y is not None and base is not None and y < base]
-        pair = [base, max(earlier)] if earlier and base is not None else []
+    if len(pair) == 1:  # "比2022年多了吗": with the year the conversation is on, else the newest
+        other = base if base != pair[0] else next((y for y in known if y != pair[0]), None)
+        pair = sorted({pair[0], other}, reverse=True) if other is not None else []
+    elif not pair and base is not None:  # "增长了吗": with the year before, else the year after
+        earlier = [y for y in known if y < base] or [y for y in known if y > base]
+        pair = sorted({base, earlier[0]}, reverse=True) if earlier else []
     if len(pair) != 2 or any(y not in by_year for y in pair):
         return None
     later, earlier_fact = by_year[pair[0]], by_year[pair[1]]

@@ -108,6 +108,15 @@ def test_a_year_without_a_report_is_not_in_the_kb(two_years, text, lang, year):
 def test_a_comparison_with_a_year_without_a_report_is_not_in_the_kb(two_years):
     reply = ask(two_years, "尊老金比2020年多了吗")
     assert reply.kind == "year_unknown" and "计算" not in reply.text
+    assert reply.text.startswith("知识库里没有2020年的尊老金数字，只有2023、2022年的。")
+
+
+def test_a_comparison_after_the_previous_year_compares_it_with_the_newest(two_years):
+    lead = ask(two_years, "尊老金发了多少钱")
+    earlier = ask(two_years, "去年呢", topic=lead.entry_id, fact=lead.fact_key)
+    for text in ("比2022年多了吗", "增长了吗"):
+        reply = ask(two_years, text, topic=earlier.entry_id, fact=earlier.fact_key)
+        assert "2023年比2022年多74.25万元" in reply.text, text
 
 
 def test_with_only_one_report_the_answers_stay_as_they_were(kb_url):
