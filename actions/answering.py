@@ -384,7 +384,9 @@ def fact_reply(
     if others:
         lines.append(t("also", lang, facts=" ".join(others)))
     if fact.get("source") != "staff":
-        lines.append(t("source_line", lang, report=(fact.get("report_title") or {}).get(lang) or report_name(index, lang)))
+        lines.append(
+            t("source_line", lang, report=(fact.get("report_title") or {}).get(lang) or report_name(index, lang))
+        )
     return entry_reply(entry, fact, lines, "answer", lang, index)
 
 
@@ -442,7 +444,15 @@ def honest_gap_reply(
     labelled with its year."""
     ranked = ranked_facts(entry, question, prefer)
     fact = ranked[0] if ranked else None
-    lines = [t(key, lang, title=entry["title"][lang], year=yearly.known_years(fact, lang) or str(index.year or "-"), **values)]
+    lines = [
+        t(
+            key,
+            lang,
+            title=entry["title"][lang],
+            year=yearly.known_years(fact, lang) or str(index.year or "-"),
+            **values,
+        )
+    ]
     if fact:
         lines.append(t("what_i_know", lang, fact=fact_text(fact, lang, index)))
         others = [fact_text(f, lang, index) for f in ranked[1:3]]

@@ -25,7 +25,6 @@ from actions.understanding import Question, years_asked
 from kb.figures import difference
 from kb.text import normalize
 
-
 # A comparison with a year, besides the growth words of understanding._CHANGE: "比2022年", "than in 2022".
 _COMPARED = re.compile(
     r"比\s*(?:(?:19|20)\d\d\s*年?|去年|前年|上一?年)|\bthan (?:in )?(?:(?:19|20)\d\d|last year|the year before)\b|"
@@ -153,8 +152,10 @@ def _comparison(
         size = change.zh if lang == "zh" else change.en
         if change.kind == "amount":
             size = t("money", lang, value=size)
-        key = "year_difference_none" if change.number == 0 else (
-            "year_difference_up" if change.number > 0 else "year_difference_down"
+        key = (
+            "year_difference_none"
+            if change.number == 0
+            else ("year_difference_up" if change.number > 0 else "year_difference_down")
         )
         lines.append(t(key, lang, later=str(pair[0]), earlier=str(pair[1]), difference=size))
     lines.append(t("source_line", lang, report=" / ".join(_title(m, cite, lang) for m in (later, earlier_fact))))

@@ -23,6 +23,7 @@ from kb.models import ROLES
 from kb.reports import accept_updates, describe, propose
 from kb.retention import RetentionError, delete_session, purge
 from kb.search import entry_terms
+from kb.shape import Pair
 from kb.source import SourceError, load_checked
 from kb.training import SITUATIONS_PATH, situation_examples
 from kb.users import UserError, create_user, ensure_admin, has_admin
@@ -95,7 +96,7 @@ def cmd_report_import(args: argparse.Namespace) -> int:
     except (OSError, UnicodeDecodeError) as err:
         print(f"cannot read {args.file} as UTF-8 text: {err}", file=sys.stderr)
         return 2
-    title = {"zh": args.title, "en": args.title_en} if args.title and args.title_en else None
+    title = Pair(zh=args.title, en=args.title_en) if args.title and args.title_en else None
     if bool(args.title) != bool(args.title_en):
         print("give both --title and --title-en, or neither (then made from the first report's)", file=sys.stderr)
         return 2

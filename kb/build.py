@@ -190,8 +190,10 @@ def record_meta(session: Session, meta: ReportMeta) -> None:
 
 def _of_report(item: EntryData, year: int) -> EntryData:
     """An entry of the YAML source with each quoted fact naming the report it quotes (the base report)."""
-    facts = [{**f, "report": f.get("report") or year} if f.get("quote") else f for f in item.get("facts") or []]
-    return {**item, "facts": facts}
+    facts = [
+        FactData(**{**f, "report": f.get("report") or year}) if f.get("quote") else f for f in item.get("facts") or []
+    ]
+    return EntryData(**{**item, "facts": facts})
 
 
 def build(

@@ -190,7 +190,9 @@ def prepare(
     by_year = report_sentences_by_year(session)
     for item in full["facts"]:
         if item.get("quote") and item.get("report") is None:  # an export made before reports by year
-            item["report"] = next((y for y, s in sorted(by_year.items()) if sentence_of(item["quote"], s)), None)
+            holding = [y for y, s in sorted(by_year.items()) if sentence_of(item["quote"], s)]
+            if holding:
+                item["report"] = holding[0]
     problems += entry_problems(full, by_year, known_ids | {str(full.get("id"))}, from_report=False)
     if problems:
         raise StaffError(problems)
@@ -224,7 +226,16 @@ def _sync(entry: Entry, full: EntryData, sentences: Sentences, user: str) -> Non
         if new.created_at is not None and new.source != "report":
             fact.created_at = new.created_at
         for column in (
-            "kind", "figure", "figure_en", "text_zh", "text_en", "quote", "sentence", "source", "report_year", "series"
+            "kind",
+            "figure",
+            "figure_en",
+            "text_zh",
+            "text_en",
+            "quote",
+            "sentence",
+            "source",
+            "report_year",
+            "series",
         ):
             setattr(fact, column, getattr(new, column))
         fact.keywords_zh, fact.keywords_en = list(new.keywords_zh), list(new.keywords_en)

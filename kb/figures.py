@@ -14,7 +14,31 @@ from decimal import Decimal, InvalidOperation
 
 # Units by kind; a count's unit words that mean the same (人, 名, 位) are one unit for matching.
 AMOUNT_UNITS = ("亿元", "万元", "元")
-COUNT_UNITS = ("万人次", "人次", "万人", "人", "家次", "批次", "名", "位", "户", "家", "件", "个", "处", "次", "条", "台", "批", "项", "场", "所", "座", "辆", "套")
+COUNT_UNITS = (
+    "万人次",
+    "人次",
+    "万人",
+    "人",
+    "家次",
+    "批次",
+    "名",
+    "位",
+    "户",
+    "家",
+    "件",
+    "个",
+    "处",
+    "次",
+    "条",
+    "台",
+    "批",
+    "项",
+    "场",
+    "所",
+    "座",
+    "辆",
+    "套",
+)
 RATE_UNITS = ("%", "％", "微克/立方米")
 SAME_UNIT = {"名": "人", "位": "人", "万人": "人", "％": "%"}
 

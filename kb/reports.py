@@ -31,9 +31,8 @@ from bot.privacy import mask
 from kb.build import record_report, to_dict
 from kb.edits import StaffError, create_entry, new_entry_id, update_entry
 from kb.figures import Figure, figures_in, parse
-from kb.index_cache import index_for
 from kb.models import Entry, Report
-from kb.queries import active_entries
+from kb.queries import active_entries, kb_meta
 from kb.search import KnowledgeIndex
 from kb.shape import EntryData, FactData, Pair
 from kb.source import ReportMeta
@@ -160,9 +159,7 @@ def check_text(text: str) -> str:
     return text
 
 
-def propose(
-    session: Session, text: str, year: int, title: Pair | None = None, published: date | None = None
-) -> Plan:
+def propose(session: Session, text: str, year: int, title: Pair | None = None, published: date | None = None) -> Plan:
     """The proposals of a report for `year` (nothing is written). StaffError for a bad year or text, or a
     report of that year already in the KB with another text."""
     text = check_text(text)
@@ -172,16 +169,16 @@ def propose(
     reports = {r.year: r for r in session.scalars(select(Report))}
     stored = reports.get(year)
     if stored is not None and stored.text is not None and stored.text.strip() != text:
-        raise StaffError(
-            f"知识库里已有{year}年的另一份报告 / The KB has another report for {year} already"
-        )
+        raise StaffError(f"知识库里已有{year}年的另一份报告 / The KB has another report for {year} already")
     base = min(reports.values(), key=lambda r: r.year) if reports else None
     if stored is not None:
         title = title or Pair(zh=stored.title_zh, en=stored.title_en)
         published = published or stored.published
     plan = Plan(_meta(year, title, published, base), text, stored=stored is not None)
-    index = index_for(session)
     entries = active_entries(session)
+    # Its own index, not the bot's shared cache (kb.index_cache): the KB is about to change, and the bot's
+    # cache would then rebuild for the next resident's question anyway.
+    index = KnowledgeIndex(entries, [], kb_meta(session))
     sentences = split_sentences(text)
     plan.sentences = len(sentences)
     plan.proposals = _proposals(sentences, entries, index, year)
@@ -192,9 +189,7 @@ def _quoted_already(entries: list[dict[str, Any]], year: int) -> set[str]:
     return {m["quote"] for e in entries for f in e["facts"] for m in f["by_year"] if m.get("report") == year}
 
 
-def _proposals(
-    sentences: list[str], entries: list[dict[str, Any]], index: KnowledgeIndex, year: int
-) -> list[Proposal]:
+def _proposals(sentences: list[str], entries: list[dict[str, Any]], index: KnowledgeIndex, year: int) -> list[Proposal]:
     done = _quoted_already(entries, year)
     # The facts a new figure can update: report facts with a figure this module reads, without this year yet.
     targets = []
@@ -369,7 +364,9 @@ def _new_entry(sentence: str, quote: str, figure: Figure, year: int) -> Proposal
         "quote": quote,
         "report": year,
     }
-    return Proposal(_id("new_entry", quote, figure.text), "new_entry", sentence, quote, figure.text, figure.kind, 0.0, fact=fact)
+    return Proposal(
+        _id("new_entry", quote, figure.text), "new_entry", sentence, quote, figure.text, figure.kind, 0.0, fact=fact
+    )
 
 
 # --- accepting -------------------------------------------------------------------------------------------------

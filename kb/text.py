@@ -127,7 +127,9 @@ def tokens(text: str, segmenter: Segmenter | None = None) -> list[str]:
             if piece not in STOPWORDS_ZH and not _A_YEAR.fullmatch(piece):
                 out.append(piece)
         else:
-            out.extend(_STEM.stemWord(w) for w in _WORD.findall(piece) if w not in STOPWORDS_EN and not _A_YEAR.fullmatch(w))
+            out.extend(
+                _STEM.stemWord(w) for w in _WORD.findall(piece) if w not in STOPWORDS_EN and not _A_YEAR.fullmatch(w)
+            )
     for run in re.findall(r"[\u3400-\u9fff]+", text):
         out.extend(c for c in run if c not in FUNCTION_CHARS and c not in STOPWORDS_ZH)
         out.extend(

@@ -47,11 +47,21 @@ def test_the_fixture_says_it_is_made_up():
     assert "made-up" in REPORT.name and "made-up" in KEY.name.lower()
 
 
-def test_proposals_match_the_hand_written_key_with_high_precision_and_recall(kb_url, text, capsys):
-    key = yaml.safe_load(KEY.read_text(encoding="utf-8"))
-    plan = _plan(kb_url, text)
+@pytest.mark.parametrize(
+    "name, year, floor",
+    [
+        # The fixture written with the importer (its figures in the 2022 report's words): every kind of proposal.
+        ("made-up-test-report-2023", 2023, {"precision": 0.9, "recall": 0.9, "update_precision": 0.95, "update_recall": 0.9}),
+        # Reworded on purpose, its key written before the importer first ran on it (it measured 0.86 / 0.90, and
+        # updates 1.00 / 0.90: a changed phrasing is missed, proposed as a new fact or entry, rather than misplaced).
+        ("made-up-test-report-2024-reworded", 2024, {"precision": 0.8, "recall": 0.85, "update_precision": 0.95, "update_recall": 0.85}),
+    ],
+)  # fmt: skip
+def test_proposals_match_the_hand_written_key(kb_url, name, year, floor, capsys):
+    key = yaml.safe_load((FIXTURES / f"{name}.key.yml").read_text(encoding="utf-8"))
+    plan = _plan(kb_url, (FIXTURES / f"{name}.txt").read_text(encoding="utf-8"), year)
     expected = [("update", q, target) for q, target in key["updates"].items()]
-    expected += [("new_fact", q, eid) for q, eid in key["new_facts"].items()]
+    expected += [("new_fact", q, eid) for q, eid in (key["new_facts"] or {}).items()]
     expected += [("new_entry", q, None) for q in key["new_entries"]]
     found = []
     for p in plan.proposals:
@@ -59,18 +69,21 @@ def test_proposals_match_the_hand_written_key_with_high_precision_and_recall(kb_
         found.append((p.kind, p.quote, target))
     right = [f for f in found if any(f[0] == e[0] and f[2] == e[2] and _in_key(f[1], e[1]) for e in expected)]
     hit = [e for e in expected if any(f[0] == e[0] and f[2] == e[2] and _in_key(f[1], e[1]) for f in found)]
-    precision, recall = len(right) / len(found), len(hit) / len(expected)
     updates = [f for f in found if f[0] == "update"]
-    update_precision = sum(f in right for f in updates) / len(updates)
-    update_recall = sum(e in hit for e in expected if e[0] == "update") / len(key["updates"])
+    measured = {
+        "precision": len(right) / len(found),
+        "recall": len(hit) / len(expected),
+        "update_precision": sum(f in right for f in updates) / len(updates),
+        "update_recall": sum(e in hit for e in expected if e[0] == "update") / len(key["updates"]),
+    }
     with capsys.disabled():
         print(
-            f"\nreport import vs the key: precision {precision:.2f} ({len(right)}/{len(found)}), recall {recall:.2f} "
-            f"({len(hit)}/{len(expected)}); updates alone: precision {update_precision:.2f}, recall {update_recall:.2f}"
+            f"\n{name} vs its key: precision {measured['precision']:.2f} ({len(right)}/{len(found)}), recall "
+            f"{measured['recall']:.2f} ({len(hit)}/{len(expected)}); updates alone: precision "
+            f"{measured['update_precision']:.2f}, recall {measured['update_recall']:.2f}"
         )
-    assert update_precision >= 0.95 and update_recall >= 0.85
-    assert precision >= 0.9 and recall >= 0.8
-    assert not any("12.5亿元" in p.quote for p in plan.proposals)  # industry investment: not for residents
+    assert all(measured[k] >= floor[k] for k in floor), measured
+    assert not any(bad in p.quote for p in plan.proposals for bad in ("12.5亿元", "12.6公里"))  # not for residents
 
 
 def test_every_proposal_quotes_the_report_verbatim_and_its_figure_is_in_the_quote(kb_url, text):
@@ -95,10 +108,18 @@ def test_an_update_shows_the_old_fact_beside_the_new_sentence(kb_url, text):
 
 def test_proposing_changes_nothing(kb_url, text):
     with session_factory(kb_url)() as session:
-        before = (kb_version(session), session.scalar(select(func.count(Fact.id))), session.scalar(select(func.count(Revision.id))))
+        before = (
+            kb_version(session),
+            session.scalar(select(func.count(Fact.id))),
+            session.scalar(select(func.count(Revision.id))),
+        )
         propose(session, text, YEAR)
         session.commit()
-        after = (kb_version(session), session.scalar(select(func.count(Fact.id))), session.scalar(select(func.count(Revision.id))))
+        after = (
+            kb_version(session),
+            session.scalar(select(func.count(Fact.id))),
+            session.scalar(select(func.count(Revision.id))),
+        )
         assert before == after
         assert session.scalar(select(Report).where(Report.year == YEAR)) is None
 
@@ -109,7 +130,9 @@ def test_accepting_an_update_writes_one_revision_and_keeps_the_old_year(kb_url, 
     with session_factory(kb_url)() as session, session.begin():
         accept(session, plan, update.id, "wang")
     with session_factory(kb_url)() as session:
-        revision = session.scalars(select(Revision).where(Revision.entry_id == "elder_allowance").order_by(Revision.id.desc())).first()
+        revision = session.scalars(
+            select(Revision).where(Revision.entry_id == "elder_allowance").order_by(Revision.id.desc())
+        ).first()
         assert revision.action == "report" and revision.changed_by == "wang"
         facts = {f.key: f for f in session.scalars(select(Fact).where(Fact.entry_id == "elder_allowance"))}
         assert facts["amount"].report_year == 2022 and facts["amount"].figure == "1428.35万元"
@@ -130,7 +153,9 @@ def test_accepted_updates_change_the_answers_at_once_without_retraining(kb_url, 
         accepted, left = accept_updates(session, propose(session, text, YEAR), "cli:test")
     assert len(accepted) >= 25
     first = ask("尊老金发了多少钱")
-    assert first.text.startswith("2023年，支塘镇发放尊老金1502.6万元。") and first.source["report"]["zh"].startswith("2023")
+    assert first.text.startswith("2023年，支塘镇发放尊老金1502.6万元。") and first.source["report"]["zh"].startswith(
+        "2023"
+    )
     assert "1428.35万元" in ask("去年呢", topic=first.entry_id, fact=first.fact_key).text
     english = ask("How much elder allowance was paid?", "en")
     assert "15.026 million" in english.text and "2023" in english.text
@@ -160,7 +185,14 @@ def test_a_new_fact_needs_its_english_written_by_staff(kb_url, text):
     with session_factory(kb_url)() as session, session.begin(), pytest.raises(StaffError, match="English"):
         accept(session, plan, new.id, "wang")
     with session_factory(kb_url)() as session, session.begin():
-        accept(session, plan, new.id, "wang", en="In 2023 the allowance for those 80 and over rose to 150 yuan a month.", figure_en="150")
+        accept(
+            session,
+            plan,
+            new.id,
+            "wang",
+            en="In 2023 the allowance for those 80 and over rose to 150 yuan a month.",
+            figure_en="150",
+        )
     with session_factory(kb_url)() as session:
         fact = session.scalar(select(Fact).where(Fact.entry_id == "elder_allowance", Fact.figure == "150元"))
         assert fact.report_year == YEAR and fact.quote == new.quote and fact.source == "report"
@@ -172,7 +204,15 @@ def test_a_candidate_new_entry_becomes_an_entry_when_staff_name_it(kb_url, text)
     entry = {"topic": "health", "title": {"zh": "流感疫苗接种", "en": "Flu vaccination"},
              "summary": {"zh": "为老人免费接种流感疫苗。", "en": "Free flu vaccination for seniors."}}  # fmt: skip
     with session_factory(kb_url)() as session, session.begin():
-        made = accept(session, plan, candidate.id, "wang", en="In 2023, 8600 flu vaccinations were given to seniors.", figure_en="8600", entry=entry)
+        made = accept(
+            session,
+            plan,
+            candidate.id,
+            "wang",
+            en="In 2023, 8600 flu vaccinations were given to seniors.",
+            figure_en="8600",
+            entry=entry,
+        )
         eid = made.id
     reply = answer_question("流感疫苗接种", "zh", current_index(kb_url), None, 0.0, [], None, today=TODAY)
     assert reply.entry_id == eid and "8600人次" in reply.text

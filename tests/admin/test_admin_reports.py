@@ -29,7 +29,10 @@ def test_a_clerk_reviews_a_report_and_accepts_one_update(signed_in, kb_url):
     text = REPORT.read_text(encoding="utf-8")
     review = _review(wang, text)
     assert review.status_code == 200
-    assert '<mark class="new-figure">1502.6万元</mark>' in review.text and "2022年，支塘镇发放尊老金1428.35万元。" in review.text
+    assert (
+        '<mark class="new-figure">1502.6万元</mark>' in review.text
+        and "2022年，支塘镇发放尊老金1428.35万元。" in review.text
+    )
     with session_factory(kb_url)() as session:
         assert session.scalar(select(Report).where(Report.year == 2023)) is None  # nothing changed yet
     card = re.search(r'id="proposal-(\w+)" data-entry="elder_allowance" data-fact="amount"', review.text)
@@ -77,6 +80,9 @@ def test_bad_input_gets_a_clear_4xx(signed_in):
     assert odd.status_code == 400 and ".txt" in odd.text
     viewer = signed_in("li")
     assert 'id="report-form"' not in viewer.get("/admin/reports").text
-    assert viewer.http.post(
-        "/admin/reports/review", data={"csrf_token": viewer.token("/admin/reports"), "year": "2023", "text": "x"}
-    ).status_code == 403
+    assert (
+        viewer.http.post(
+            "/admin/reports/review", data={"csrf_token": viewer.token("/admin/reports"), "year": "2023", "text": "x"}
+        ).status_code
+        == 403
+    )

@@ -38,9 +38,7 @@ def upgrade() -> None:
             batch.add_column(sa.Column("report_year", sa.Integer(), nullable=True))
             batch.add_column(sa.Column("series", sa.String(length=64), nullable=True))
             batch.create_index(batch.f("ix_fact_report_year"), ["report_year"])
-            batch.create_foreign_key(
-                batch.f("fk_fact_report_year_report"), "report", ["report_year"], ["year"]
-            )
+            batch.create_foreign_key(batch.f("fk_fact_report_year_report"), "report", ["report_year"], ["year"])
     if "report_year" not in _columns("report_sentence"):
         with op.batch_alter_table("report_sentence") as batch:
             batch.add_column(sa.Column("report_year", sa.Integer(), nullable=True))
@@ -58,7 +56,9 @@ def upgrade() -> None:
                 "AND quote IS NOT NULL"
             ).bindparams(year=base)
         )
-        op.execute(sa.text("UPDATE report_sentence SET report_year = :year WHERE report_year IS NULL").bindparams(year=base))
+        op.execute(
+            sa.text("UPDATE report_sentence SET report_year = :year WHERE report_year IS NULL").bindparams(year=base)
+        )
 
 
 def downgrade() -> None:
