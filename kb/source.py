@@ -68,9 +68,12 @@ Sentences = list[str] | Mapping[int, list[str]]
 
 
 def sentences_of_report(sentences: Sentences, year: Any) -> list[str]:
-    """The sentences of the report of that year (of the one report when only one is given)."""
+    """The sentences of the report of that year (of the one report when only one is given; of every report
+    when the year is not given, as in an export made before reports by year)."""
     if not isinstance(sentences, Mapping):
         return sentences
+    if year is None:
+        return [s for found in sentences.values() for s in found]
     return list(sentences.get(year, [])) if isinstance(year, int) else []
 
 
@@ -181,7 +184,7 @@ def entry_problems(entry: EntryData, sentences: Sentences, known_ids: set[str], 
         english.append(en)
         if from_report and not quote:
             problems.append(f"{fwhere}: needs a quote from the report / 需要工作报告的引文")
-        elif quote and isinstance(sentences, Mapping) and fact.get("report") not in sentences:
+        elif quote and isinstance(sentences, Mapping) and fact.get("report") not in (None, *sentences):
             problems.append(f"{fwhere}: no report of the year {fact.get('report')!r} / 没有这一年的工作报告")
         elif quote and sentence_of(quote, sentences_of_report(sentences, fact.get("report"))) is None:
             problems.append(f"{fwhere}: quote is not verbatim in the report: {quote!r} / 引文不在工作报告原文中")
