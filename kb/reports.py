@@ -88,7 +88,6 @@ class Plan:
     text: str
     proposals: list[Proposal] = field(default_factory=list)
     sentences: int = 0
-    stored: bool = False  # this report (same year, same text) is in the KB already
 
     def of_kind(self, kind: ProposalKind) -> list[Proposal]:
         """The proposals of one kind."""
@@ -174,7 +173,7 @@ def propose(session: Session, text: str, year: int, title: Pair | None = None, p
     if stored is not None:
         title = title or Pair(zh=stored.title_zh, en=stored.title_en)
         published = published or stored.published
-    plan = Plan(_meta(year, title, published, base), text, stored=stored is not None)
+    plan = Plan(_meta(year, title, published, base), text)
     entries = active_entries(session)
     # Its own index, not the bot's shared cache (kb.index_cache): the KB is about to change, and the bot's
     # cache would then rebuild for the next resident's question anyway.
@@ -402,6 +401,8 @@ def accept(
         fact["figure_en"] = figure_en.strip() or None
     if not fact.get("en"):
         raise StaffError("请写下英文内容 / Write the English text")
+    if not fact.get("quote") or str(fact.get("figure") or "") not in str(fact["quote"]):
+        raise StaffError("数字不在引文里 / The figure is not in its quote")
     store_report(session, plan, user)
     if proposal.kind == "new_entry":
         data = dict(entry or {})

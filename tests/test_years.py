@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from actions.answering import answer_question
-from actions.service import ActionAnswerService, ActionTriageLowConfidence
+from actions.service import ActionAnswerService, ActionShowSource, ActionTriageLowConfidence
 from actions.years import with_year
 from kb.db import session_factory
 from kb.figures import difference, figures_in, parse
@@ -180,3 +180,18 @@ async def test_a_bare_comparison_the_nlu_is_unsure_of_still_compares(two_years, 
     tracker = make_tracker("比2022年多了吗", "nlu_fallback", 0.4, ranking=ranking, slots=slots)
     await ActionTriageLowConfidence().run(dispatcher, tracker, domain)
     assert "2023年比2022年多74.25万元" in dispatcher.messages[-1]["text"]
+
+
+async def test_the_source_of_an_earlier_years_answer_is_that_years_sentence(
+    two_years, make_tracker, dispatcher, domain
+):
+    slots = {"topic": "elder_allowance", "fact": "amount"}  # the 2022 figure was the last answer
+    await ActionShowSource().run(dispatcher, make_tracker("/show_source", "show_source", slots=slots), domain)
+    text = dispatcher.messages[-1]["text"]
+    assert "2022年支塘镇政府工作报告" in text and "1428.35万元" in text
+    slots["fact"] = "amount_2023"
+    await ActionShowSource().run(dispatcher, make_tracker("/show_source", "show_source", slots=slots), domain)
+    assert (
+        "2023年支塘镇政府工作报告" in dispatcher.messages[-1]["text"]
+        and "1502.6万元" in dispatcher.messages[-1]["text"]
+    )
