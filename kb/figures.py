@@ -42,10 +42,13 @@ COUNT_UNITS = (
 RATE_UNITS = ("%", "％", "微克/立方米")
 SAME_UNIT = {"名": "人", "位": "人", "万人": "人", "％": "%"}
 
-# A figure in a report's text: digits, an optional 多/余 ("1440多小时"), a unit. Not part of a longer number,
-# not a year (2023年), not an ordinal (第27次).
+# A figure in a report's text: digits (thousands separated or not), an optional 多/余 ("30余万元"), a unit. Not
+# part of a longer number ("21,389" is one), not a year (2023年), not an ordinal (第27次), not a span of time
+# ("0.5个工作日").
 FIGURE = re.compile(
-    r"(?<![\d.第])(\d+(?:\.\d+)?)\s*(多|余)?(" + "|".join(AMOUNT_UNITS + COUNT_UNITS + RATE_UNITS) + ")"
+    r"(?<![\d.第])(?<!\d,)(?<!\d，)(\d{1,3}(?:[,，]\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)\s*(多|余)?("
+    + "|".join(AMOUNT_UNITS + COUNT_UNITS + RATE_UNITS)
+    + ")(?!工作日|月|小时|季度|星期|百分点)"
 )
 
 
@@ -88,7 +91,8 @@ def parse(text: str | None) -> Figure | None:
 
 
 def _figure(match: re.Match[str]) -> Figure:
-    return Figure(match.group(0), Decimal(match.group(1)), match.group(3), bool(match.group(2)))
+    number = Decimal(re.sub(r"[,，]", "", match.group(1)))
+    return Figure(match.group(0), number, match.group(3), bool(match.group(2)))
 
 
 def plain(number: Decimal) -> str:

@@ -144,6 +144,8 @@ def test_figures_and_their_differences():
         "1502.6万元", "22016人", "96.5%"
     ]  # fmt: skip
     assert parse("1428.35万元").english == "14.2835 million" and parse("5.6万人次").english == "56000"
+    assert [f.text for f in figures_in("受益老人21,389人,实现0.5个工作日开户90家")] == ["21,389人", "90家"]
+    assert parse("21,389人").number == 21389
     change = difference("1502.6万元", "1428.35万元")
     assert (change.zh, change.en, change.kind) == ("74.25万元", "0.7425 million", "amount")
     assert difference("30余万元", "20万元") is None and difference("3处", "3人") is None
