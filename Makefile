@@ -85,7 +85,7 @@ servers: ## Debian's PostgreSQL and Redis for the scale-out mode (our targets st
 kb: $(VENV)/.installed ## Check the YAML entries against the report and load them into the KB (staff edits kept)
 	umask 077 && $(PY) -m kb build
 
-$(USERDICT) $(LEXICON) $(SITUATIONS) &: $(VENV)/.installed $(wildcard kb/source/entries/*.yml) $(wildcard kb/source/*.txt) kb/source/report.yml kb/source/lexicon.yml
+$(USERDICT) $(LEXICON) $(SITUATIONS) &: $(VENV)/.installed $(wildcard kb/source/entries/*.yml) $(wildcard kb/source/reports/*.txt) kb/source/report.yml kb/source/lexicon.yml
 	$(PY) -m kb userdict
 
 userdict: $(USERDICT) $(LEXICON) $(SITUATIONS) ## What the NLU reads at training: jieba's KB terms, rewrite tables, situations

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
+from actions import years as yearly
 from actions.i18n import BUTTONS, FACET_NAMES, FIELD_NAMES, t
 from actions.understanding import Question, figure_value, stated_figures, understand, without_time_and_place
 from bot import settings
@@ -262,18 +263,11 @@ def report_name(index: KnowledgeIndex, lang: str) -> str:
     return (index.report_title or {}).get(lang) or t("the_report", lang)
 
 
-def _with_year(text: str, lang: str, year: int | None) -> str:
-    """Make sure a report answer says which year its figure is from (staff facts say their own)."""
-    if year is None or re.search(r"(19|20)\d\d", text):
-        return text
-    return t("in_year", lang, year=str(year), text=text)
-
-
 def fact_text(fact: dict[str, Any], lang: str, index: KnowledgeIndex) -> str:
     """A fact as the bot says it: a report fact with its year, a staff fact with who provided it and when."""
     if fact.get("source") == "staff":
         return fact[lang] + _staff_note(fact, lang)
-    return _with_year(fact[lang], lang, index.year)
+    return yearly.with_year(fact[lang], lang, yearly.year_of(fact) or index.year)
 
 
 def source_of(
@@ -286,7 +280,7 @@ def source_of(
         "type": "report",
         "entry": entry["id"],
         "fact": fact["key"] if fact else None,
-        "report": report,
+        "report": (fact.get("report_title") if fact else None) or report,
         "quote": fact.get("quote") if fact else None,
         "sentence": fact.get("sentence") if fact else None,
     }
@@ -390,7 +384,9 @@ def fact_reply(
     if others:
         lines.append(t("also", lang, facts=" ".join(others)))
     if fact.get("source") != "staff":
-        lines.append(t("source_line", lang, report=report_name(index, lang)))
+        lines.append(
+            t("source_line", lang, report=(fact.get("report_title") or {}).get(lang) or report_name(index, lang))
+        )
     return entry_reply(entry, fact, lines, "answer", lang, index)
 
 
@@ -448,7 +444,15 @@ def honest_gap_reply(
     labelled with its year."""
     ranked = ranked_facts(entry, question, prefer)
     fact = ranked[0] if ranked else None
-    lines = [t(key, lang, title=entry["title"][lang], year=str(index.year or "-"), **values)]
+    lines = [
+        t(
+            key,
+            lang,
+            title=entry["title"][lang],
+            year=yearly.known_years(fact, lang) or str(index.year or "-"),
+            **values,
+        )
+    ]
     if fact:
         lines.append(t("what_i_know", lang, fact=fact_text(fact, lang, index)))
         others = [fact_text(f, lang, index) for f in ranked[1:3]]
@@ -529,10 +533,15 @@ def answer_about(
     wanted = asked_fields(focus)
     if wanted:
         return fields_reply(entry, focus, wanted, lang, index)
+    # Answers by year (actions/years.py): another year's figure, or two years compared.
+    on, prefer = prefer, yearly.lead_key(entry, prefer)
     fact = choose_fact(entry, focus, lang, prefer)
-    other_years = [y for y in question.years if y != index.year]
+    by_year = yearly.answer(entry, question, fact, lang, on, index.report_title)
+    if by_year is not None:
+        return entry_reply(entry, by_year.fact, by_year.lines, by_year.kind, lang, index)
+    other_years = yearly.unknown_years(yearly.asked_years(question, entry, fact, on), fact)
     comparative = fact is not None and _COMPARATIVE_FACT.search(fact["zh"] + " " + fact["en"]) is not None
-    if question.change and not comparative:
+    if question.change and not comparative and len(yearly.members(fact) if fact else []) < 2:
         return honest_gap_reply(entry, focus, "change_unknown", lang, index, prefer)
     if other_years and not (question.change and comparative):
         years = "、".join(str(y) for y in other_years) if lang == "zh" else ", ".join(str(y) for y in other_years)

@@ -11,6 +11,7 @@ from actions.answering import Reply, answer_question, asked_fields, is_topicless
 from actions.base import KbAction, SQLAlchemyError
 from actions.i18n import t
 from actions.understanding import asks, courtesy_rest, understand
+from actions.years import members
 from bot.language import requested_language, without_language_request
 from kb.db import session_factory
 from kb.queries import record_unanswered
@@ -153,13 +154,15 @@ class ActionShowSource(AnswerAction):
         entry = index.entry(topic)
         if entry is None:
             return Reply(text=t("no_topic_yet", lang), kind="no_topic")
-        fact = next((f for f in entry["facts"] if f["key"] == tracker.get_slot("fact")), None) or (
+        wanted = tracker.get_slot("fact")  # the fact answered last, of whichever year (actions/years.py)
+        fact = next((m for f in entry["facts"] for m in members(f) if m["key"] == wanted), None) or (
             entry["facts"][0] if entry["facts"] else None
         )
         if fact and fact.get("source") == "staff":
             text = t("source_staff", lang, date=str(fact.get("created_at", ""))[:10])  # no staff name for residents
         elif fact and fact.get("sentence"):
-            text = t("source_quote", lang, report=report_name(index, lang), sentence=fact["sentence"])
+            report = (fact.get("report_title") or {}).get(lang) or report_name(index, lang)
+            text = t("source_quote", lang, report=report, sentence=fact["sentence"])
         else:
             text = t("source_line", lang, report=report_name(index, lang))
         return Reply(text=text, kind="source")

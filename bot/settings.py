@@ -71,9 +71,11 @@ def _sqlite_url(name: str) -> str:
 
 KB_DATABASE_URL = env("KB_DATABASE_URL", "") or _sqlite_url("kb.sqlite3")
 KB_SOURCE_DIR = Path(env("KB_SOURCE_DIR", str(ROOT / "kb" / "source")))
-# The report's metadata (year, title, file) and the contact entry: kb/source/report.yml, read by kb.source.
+# The base report's metadata (year, title, publication date) and the contact entry: kb/source/report.yml, read by
+# kb.source; its text is reports/<year>.txt (every work report is kept there as reports/<its year>.txt).
 REPORT_META_PATH = KB_SOURCE_DIR / "report.yml"
-REPORT_PATH = KB_SOURCE_DIR / str(yaml.safe_load(REPORT_META_PATH.read_text(encoding="utf-8"))["file"])
+REPORTS_DIR = KB_SOURCE_DIR / "reports"
+REPORT_PATH = REPORTS_DIR / f"{yaml.safe_load(REPORT_META_PATH.read_text(encoding='utf-8'))['year']}.txt"
 ENTRIES_DIR = KB_SOURCE_DIR / "entries"
 USERDICT_PATH = Path(env("JIEBA_USERDICT", str(ROOT / "build" / "jieba" / "userdict.txt")))
 

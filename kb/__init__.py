@@ -1,1 +1,1 @@
-"""Knowledge base of Zhitang's services, built from the 2022 work report and kept by staff."""
+"""Knowledge base of Zhitang's services, built from the town's yearly work reports and kept by staff."""

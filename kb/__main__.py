@@ -1,9 +1,10 @@
-"""Command line of the KB: `python -m kb build|check|userdict|export|import|create-user|ensure-admin`, and
-`purge|delete-session` (residents' conversations: retention and deletion, kb/retention.py)."""
+"""Command line of the KB: `python -m kb build|check|userdict|export|import|report-import|create-user|ensure-admin`,
+and `purge|delete-session` (residents' conversations: retention and deletion, kb/retention.py)."""
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import getpass
 import json
 import os
@@ -19,8 +20,10 @@ from kb.edits import StaffError
 from kb.exchange import export_yaml, import_yaml
 from kb.lexicon import TABLES_PATH, rewrite_tables
 from kb.models import ROLES
+from kb.reports import accept_updates, describe, propose
 from kb.retention import RetentionError, delete_session, purge
 from kb.search import entry_terms
+from kb.shape import Pair
 from kb.source import SourceError, load_checked
 from kb.training import SITUATIONS_PATH, situation_examples
 from kb.users import UserError, create_user, ensure_admin, has_admin
@@ -83,6 +86,33 @@ def cmd_import(args: argparse.Namespace) -> int:
             session.commit()
     print(report)
     return 0 if report.ok else 1
+
+
+def cmd_report_import(args: argparse.Namespace) -> int:
+    """A new year's work report: list what it would change (nothing is changed); --accept updates accepts the
+    proposed updates of existing facts (one revision each, under --user)."""
+    try:
+        text = Path(args.file).read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as err:
+        print(f"cannot read {args.file} as UTF-8 text: {err}", file=sys.stderr)
+        return 2
+    title = Pair(zh=args.title, en=args.title_en) if args.title and args.title_en else None
+    if bool(args.title) != bool(args.title_en):
+        print("give both --title and --title-en, or neither (then made from the first report's)", file=sys.stderr)
+        return 2
+    create_schema()
+    with session_factory()() as session:
+        plan = propose(session, text, args.year, title, args.published)
+        print(describe(plan))
+        if args.accept != "updates":
+            print("\nnothing changed (accept in the admin, or --accept updates)")
+            return 0
+        accepted, left = accept_updates(session, plan, args.user)
+        session.commit()
+    print(f"\naccepted {len(accepted)} updates as {args.user}; {len(left)} left for staff (English to write):")
+    for proposal in left:
+        print(f"  {proposal.entry_id}.{proposal.fact_key}: {proposal.quote}")
+    return 0
 
 
 def _password(args: argparse.Namespace) -> str:
@@ -163,6 +193,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--user", default=f"cli:{getpass.getuser()}", help="who the revisions name")
     p.add_argument("--force", action="store_true", help="ignore meta.revision (a file from another database)")
     p.set_defaults(func=cmd_import)
+    p = sub.add_parser("report-import", help=cmd_report_import.__doc__)
+    p.add_argument("file", help="the report as UTF-8 text")
+    p.add_argument("--year", type=int, required=True, help="the year the report is about")
+    p.add_argument("--title", help="its Chinese title (default: the first report's, with this year)")
+    p.add_argument("--title-en", help="its English title")
+    p.add_argument("--published", type=datetime.date.fromisoformat, help="its publication date, YYYY-MM-DD")
+    p.add_argument("--accept", choices=["updates"], help="accept the proposed updates of existing facts")
+    p.add_argument("--user", default=f"cli:{getpass.getuser()}", help="who the revisions name")
+    p.set_defaults(func=cmd_report_import)
     p = sub.add_parser("create-user", help=cmd_create_user.__doc__)
     p.add_argument("username")
     p.add_argument("--role", choices=ROLES, required=True)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from bot import settings
 from kb.models import BUILD_USER, Entry, Fact, KbState, Report, ReportSentence, Revision, utcnow
 from kb.shape import STAFF_FIELD_NAMES, EntryData, FactData, OptionalPair, Words
-from kb.source import ReportMeta, load_report_meta, report_sentences, sentence_of
+from kb.source import ReportMeta, Sentences, load_report_meta, report_sentences, sentence_of, sentences_of_report
 
 
 @dataclass
@@ -87,6 +87,8 @@ def to_dict(entry: Entry) -> EntryData:
                 "en": f.text_en,
                 "keywords": {"zh": list(f.keywords_zh or []), "en": list(f.keywords_en or [])},
                 **({"quote": f.quote} if f.quote else {}),
+                **({"report": f.report_year} if f.report_year is not None else {}),
+                **({"series": f.series} if f.series and f.series != f.key else {}),
                 **_provenance(f),
             }
             for f in entry.facts
@@ -97,8 +99,8 @@ def to_dict(entry: Entry) -> EntryData:
     }
 
 
-def apply_dict(entry: Entry, data: EntryData, sentences: list[str], user: str) -> None:
-    """Set an entry's columns and facts from the YAML shape."""
+def apply_dict(entry: Entry, data: EntryData, sentences: Sentences, user: str) -> None:
+    """Set an entry's columns and facts from the YAML shape (`sentences`: see kb.source.entry_problems)."""
     entry.topic = data["topic"]
     entry.title_zh, entry.title_en = data["title"]["zh"], data["title"]["en"]
     entry.summary_zh, entry.summary_en = data["summary"]["zh"], data["summary"]["en"]
@@ -118,6 +120,7 @@ def apply_dict(entry: Entry, data: EntryData, sentences: list[str], user: str) -
     for position, item in enumerate(data.get("facts") or []):
         keywords = item.get("keywords") or Words(zh=[], en=[])
         quote = item.get("quote")
+        year = item.get("report") if quote else None
         entry.facts.append(
             Fact(
                 key=item["key"],
@@ -130,7 +133,9 @@ def apply_dict(entry: Entry, data: EntryData, sentences: list[str], user: str) -
                 keywords_zh=list(keywords.get("zh") or []),
                 keywords_en=list(keywords.get("en") or []),
                 quote=quote,
-                sentence=sentence_of(quote, sentences) if quote else None,
+                sentence=sentence_of(quote, sentences_of_report(sentences, year)) if quote else None,
+                report_year=year,
+                series=item.get("series") or None,
                 source=item.get("source", "report"),
                 created_by=item.get("created_by", user),
                 **({"created_at": parse_iso(item["created_at"])} if item.get("created_at") else {}),
@@ -158,19 +163,37 @@ def bump_version(session: Session) -> None:
         state.version += 1
 
 
-def record_meta(session: Session, meta: ReportMeta) -> None:
-    """Store the report's year and title and the contact entry (kb/source/report.yml)."""
+def record_report(session: Session, meta: ReportMeta, text: str, user: str) -> Report:
+    """Store a report (year, title, publication date, text) and its sentences, or update the one of that year."""
     row = session.scalar(select(Report).where(Report.year == meta.year))
     if row is None:
-        session.add(Report(year=meta.year, title_zh=meta.title["zh"], title_en=meta.title["en"]))
-    else:
-        row.title_zh, row.title_en = meta.title["zh"], meta.title["en"]
+        row = Report(year=meta.year, added_by=user)
+        session.add(row)
+    row.title_zh, row.title_en, row.published, row.text = meta.title["zh"], meta.title["en"], meta.published, text
+    session.flush()
+    session.execute(delete(ReportSentence).where(ReportSentence.report_year == meta.year))
+    session.add_all(
+        ReportSentence(report_year=meta.year, position=i, text=s) for i, s in enumerate(report_sentences(text))
+    )
+    return row
+
+
+def record_meta(session: Session, meta: ReportMeta) -> None:
+    """Store the contact entry (kb/source/report.yml)."""
     state = session.get(KbState, 1)
     if state is None:
         session.add(KbState(id=1, version=0, contact_entry=meta.contact_entry))
         session.flush()
     else:
         state.contact_entry = meta.contact_entry
+
+
+def _of_report(item: EntryData, year: int) -> EntryData:
+    """An entry of the YAML source with each quoted fact naming the report it quotes (the base report)."""
+    facts = [
+        FactData(**{**f, "report": f.get("report") or year}) if f.get("quote") else f for f in item.get("facts") or []
+    ]
+    return EntryData(**{**item, "facts": facts})
 
 
 def build(
@@ -185,12 +208,13 @@ def build(
     `meta` is the report's metadata (kb/source/report.yml by default).
     """
     result = BuildReport()
-    record_meta(session, meta or load_report_meta(settings.REPORT_META_PATH))
+    meta = meta or load_report_meta(settings.REPORT_META_PATH)
+    record_report(session, meta, report, user)
+    record_meta(session, meta)
     sentences = report_sentences(report)
-    session.execute(delete(ReportSentence))
-    session.add_all(ReportSentence(position=i, text=s) for i, s in enumerate(sentences))
+    session.execute(delete(ReportSentence).where(ReportSentence.report_year.is_(None)))  # from before reports by year
 
-    wanted = {item["id"]: item for item in entries}
+    wanted = {item["id"]: _of_report(item, meta.year) for item in entries}
     existing = {e.id: e for e in session.scalars(select(Entry))}
     for eid, item in wanted.items():
         entry = existing.get(eid)

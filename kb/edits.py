@@ -26,10 +26,10 @@ from bot.privacy import mask
 from kb.build import apply_dict, bump_version, iso, record_revision, to_dict
 from kb.diff import Change, diff
 from kb.models import Entry, Fact, Revision, UnansweredQuestion, utcnow
-from kb.queries import report_sentence_texts
+from kb.queries import report_sentences_by_year
 from kb.questions import mark_answered
 from kb.shape import STAFF_FIELD_NAMES, EntryData, FactData, Lang, Pair, Source, Words
-from kb.source import entry_problems
+from kb.source import Sentences, entry_problems, sentence_of
 from kb.text import has_cjk
 
 _TRAILING_PUNCT = " \t?？!！。.,，、;；:：~～…"
@@ -187,9 +187,13 @@ def prepare(
     full["facts"], problems = _provenance(list(full.get("facts") or []), old, user, keep_authorship)
     if known_ids is None:
         known_ids = set(session.scalars(select(Entry.id)))
-    problems += entry_problems(
-        full, report_sentence_texts(session), known_ids | {str(full.get("id"))}, from_report=False
-    )
+    by_year = report_sentences_by_year(session)
+    for item in full["facts"]:
+        if item.get("quote") and item.get("report") is None:  # an export made before reports by year
+            holding = [y for y, s in sorted(by_year.items()) if sentence_of(item["quote"], s)]
+            if holding:
+                item["report"] = holding[0]
+    problems += entry_problems(full, by_year, known_ids | {str(full.get("id"))}, from_report=False)
     if problems:
         raise StaffError(problems)
     return full
@@ -198,7 +202,7 @@ def prepare(
 # --- applying a change --------------------------------------------------------------------------------------
 
 
-def _sync(entry: Entry, full: EntryData, sentences: list[str], user: str) -> None:
+def _sync(entry: Entry, full: EntryData, sentences: Sentences, user: str) -> None:
     """Set the entry's columns and facts from a prepared entry, updating facts in place (ids stay stable)."""
     probe = Entry(id=entry.id)
     apply_dict(probe, full, sentences, user)
@@ -221,7 +225,18 @@ def _sync(entry: Entry, full: EntryData, sentences: list[str], user: str) -> Non
             fact.created_by = new.created_by
         if new.created_at is not None and new.source != "report":
             fact.created_at = new.created_at
-        for column in ("kind", "figure", "figure_en", "text_zh", "text_en", "quote", "sentence", "source"):
+        for column in (
+            "kind",
+            "figure",
+            "figure_en",
+            "text_zh",
+            "text_en",
+            "quote",
+            "sentence",
+            "source",
+            "report_year",
+            "series",
+        ):
             setattr(fact, column, getattr(new, column))
         fact.keywords_zh, fact.keywords_en = list(new.keywords_zh), list(new.keywords_en)
         fact.position, fact.retired = position, False
@@ -289,7 +304,7 @@ def update_entry(
     with session.no_autoflush:
         full = prepare(session, entry, data, user, keep_authorship, known_ids)
         before = to_dict(entry)
-        _sync(entry, full, report_sentence_texts(session), user)
+        _sync(entry, full, report_sentences_by_year(session), user)
     _save(session, entry, before, action, user)
     return entry
 
@@ -310,7 +325,7 @@ def create_entry(
     with session.no_autoflush:
         full = prepare(session, None, data, user, keep_authorship, known_ids)
         entry = Entry(id=eid, source=source, updated_by=user, facts=[])
-        _sync(entry, full, report_sentence_texts(session), user)
+        _sync(entry, full, report_sentences_by_year(session), user)
     session.add(entry)
     _save(session, entry, None, "create", user, staff_edited)
     return entry

@@ -20,7 +20,7 @@ from kb.build import apply_dict, iso, parse_iso, to_dict
 from kb.diff import Change, diff
 from kb.edits import StaffError, create_entry, prepare, update_entry
 from kb.models import Entry
-from kb.queries import report_sentence_texts
+from kb.queries import report_sentences_by_year
 from kb.shape import EntryData, EntryMeta, ExportedEntry, FactData, Source
 
 EXPORT_HEADER = (
@@ -325,7 +325,7 @@ def import_yaml(session: Session, text: str, user: str, dry_run: bool = False, f
                 report.items.append(ImportItem(eid, "invalid", problems=err.problems))
                 continue
             after = Entry(id=eid)
-            apply_dict(after, full, report_sentence_texts(session), user)
+            apply_dict(after, full, report_sentences_by_year(session), user)
             changes = diff(to_dict(entry) if entry is not None else None, to_dict(after))
             status = "create" if entry is None else ("update" if changes else "unchanged")
             item = ImportItem(eid, status, changes)

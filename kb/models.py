@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, MetaData, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Integer, MetaData, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute, Mapped, mapped_column, relationship, validates
 
 from kb.shape import STAFF_FIELD_NAMES, EntryData, FactKind, Source
@@ -114,6 +114,10 @@ class Fact(Base):
     keywords_en: Mapped[list[str]] = mapped_column(default=list)
     quote: Mapped[str | None] = mapped_column(Text)  # verbatim from the report; None for staff facts
     sentence: Mapped[str | None] = mapped_column(Text)  # the whole report sentence holding the quote
+    # The report a report fact quotes (its quote is checked against that report's sentences); None for staff facts.
+    report_year: Mapped[int | None] = mapped_column(ForeignKey("report.year"), index=True)
+    # Facts of one entry with the same series are one figure in different years (the newest leads); None: its key.
+    series: Mapped[str | None] = mapped_column(String(64))
     source: Mapped[Source] = mapped_column(String(16), default="report")
     created_by: Mapped[str] = mapped_column(String(100), default=BUILD_USER)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -150,12 +154,15 @@ class Revision(Base):
 
 
 class ReportSentence(Base):
-    """One sentence of the source report, searched when no entry matches."""
+    """One sentence of a work report: its facts' quotes are checked against them, and the newest report's are
+    searched when no entry matches."""
 
     __tablename__ = "report_sentence"
+    __table_args__ = (UniqueConstraint("report_year", "position"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    position: Mapped[int] = mapped_column(Integer, unique=True)
+    report_year: Mapped[int | None] = mapped_column(ForeignKey("report.year"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
     text: Mapped[str] = mapped_column(Text)
 
 
@@ -214,7 +221,8 @@ class KbState(Base):
 
 
 class Report(Base):
-    """A work report the KB's facts quote: its year and title (the newest year is the one answers cite)."""
+    """A work report the KB's facts quote: its year, title, publication date and text (the newest year leads
+    the answers; each report fact names its report by year)."""
 
     __tablename__ = "report"
 
@@ -223,6 +231,9 @@ class Report(Base):
     title_zh: Mapped[str] = mapped_column(String(200))
     title_en: Mapped[str] = mapped_column(String(200))
     loaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    published: Mapped[date | None] = mapped_column(Date)  # when the town published it, if known
+    text: Mapped[str | None] = mapped_column(Text)  # the whole text, verbatim (a re-import must be the same)
+    added_by: Mapped[str | None] = mapped_column(String(100))  # the build, or the staff member who accepted it
 
 
 class Feedback(Base):

@@ -21,23 +21,41 @@ def kb_version(session: Session) -> int:
 
 
 def active_entries(session: Session) -> list[dict[str, Any]]:
-    """Every entry that is not retired, in the YAML shape, facts included."""
+    """Every entry that is not retired, in the YAML shape, facts included (one per series: see `by_year`)."""
     rows = session.scalars(
         select(Entry).where(Entry.retired.is_(False)).options(selectinload(Entry.facts)).order_by(Entry.topic, Entry.id)
     )
-    return [_with_meta(entry) for entry in rows]
+    titles = {r.year: {"zh": r.title_zh, "en": r.title_en} for r in session.scalars(select(Report))}
+    return [_with_meta(entry, titles) for entry in rows]
 
 
-def _with_meta(entry: Entry) -> dict[str, Any]:
+def _with_meta(entry: Entry, titles: dict[int, dict[str, str]] | None = None) -> dict[str, Any]:
     """The YAML shape plus who changed it and when (for citing staff-provided details), as the plain dict that
-    the search index and the actions read."""
+    the search index and the actions read. The facts of one series (one figure in several reports' years) are
+    one fact there: the newest year's, in the place of the series' first fact, with every year of it in
+    `by_year`, newest first, each with its report's title."""
     data: dict[str, Any] = dict(to_dict(entry))
     data["updated_by"], data["updated_at"] = entry.updated_by, entry.updated_at.isoformat()
     facts = [f for f in entry.facts if not f.retired]
     for item, fact in zip(data["facts"], facts, strict=True):
         item["created_at"] = fact.created_at.isoformat()
         item["sentence"] = fact.sentence
+        item["report_title"] = (titles or {}).get(fact.report_year) if fact.report_year is not None else None
+    data["facts"] = by_series(data["facts"])
     return data
+
+
+def by_series(facts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One fact per series, the newest report's leading (a staff fact, without a report, counts as newest),
+    in the order the series first appear; each with `by_year`, every year of its series, newest first."""
+    series: dict[str, list[dict[str, Any]]] = {}
+    for item in facts:
+        series.setdefault(item.get("series") or item["key"], []).append(item)
+    out = []
+    for members in series.values():
+        years = sorted(members, key=lambda f: -(f.get("report") or 10**4))
+        out.append({**years[0], "by_year": years})
+    return out
 
 
 def kb_meta(session: Session) -> dict[str, Any]:
@@ -50,9 +68,30 @@ def kb_meta(session: Session) -> dict[str, Any]:
     }
 
 
+def report_years(session: Session) -> list[int]:
+    """The years of the reports in the KB, oldest first."""
+    return list(session.scalars(select(Report.year).order_by(Report.year)))
+
+
 def report_sentence_texts(session: Session) -> list[str]:
-    """The report's sentences, in order."""
-    return list(session.scalars(select(ReportSentence.text).order_by(ReportSentence.position)))
+    """The newest report's sentences, in order (what the bot quotes when no entry matches: under that
+    report's title, so never a sentence of another year)."""
+    newest = session.scalar(select(Report.year).order_by(Report.year.desc()).limit(1))
+    return report_sentences_by_year(session).get(newest, []) if newest is not None else []
+
+
+def report_sentences_by_year(session: Session) -> dict[int, list[str]]:
+    """Every report's sentences, in order, by the report's year (the quotes of its facts are checked there)."""
+    out: dict[int, list[str]] = {}
+    rows = session.execute(
+        select(ReportSentence.report_year, ReportSentence.text).order_by(
+            ReportSentence.report_year, ReportSentence.position
+        )
+    )
+    for year, text in rows:
+        if year is not None:
+            out.setdefault(year, []).append(text)
+    return out
 
 
 def record_unanswered(

@@ -53,6 +53,8 @@ class FactData(TypedDict, total=False):
     en: str
     keywords: Words
     quote: str
+    report: int  # the year of the report the quote is from (report facts; checked against that report)
+    series: str  # facts of one entry with the same series are one figure in several years (default: the key)
     source: Source
     created_by: str
     created_at: str  # ISO 8601

@@ -8,6 +8,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -27,16 +28,24 @@ class ReportMeta:
     year: int
     title: Pair
     contact_entry: str | None = None
+    published: date | None = None
 
 
 def load_report_meta(path: Path) -> ReportMeta:
     """The metadata of the report; SourceError when it lacks a year or a title in both languages."""
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     title = data.get("title") or {}
-    if not isinstance(data.get("year"), int) or not _pair(title):
-        raise SourceError(f"{path.name}: needs a year and a title with zh and en / 需要年份和中英文标题")
+    published = data.get("published")
+    if not isinstance(data.get("year"), int) or not _pair(title) or not isinstance(published, (date, type(None))):
+        raise SourceError(
+            f"{path.name}: needs a year, a title with zh and en, and a date or null as published "
+            "/ 需要年份、中英文标题,发布日期须为日期或留空"
+        )
     return ReportMeta(
-        year=data["year"], title=Pair(zh=title["zh"], en=title["en"]), contact_entry=data.get("contact_entry")
+        year=data["year"],
+        title=Pair(zh=title["zh"], en=title["en"]),
+        contact_entry=data.get("contact_entry"),
+        published=published,
     )
 
 
@@ -52,6 +61,20 @@ def report_sentences(report: str) -> list[str]:
 def sentence_of(quote: str, sentences: list[str]) -> str | None:
     """The report sentence that holds a quote verbatim (None if none does)."""
     return next((s for s in sentences if quote in s), None)
+
+
+# The sentences a quote is checked against: one report's, or every report's by year (a fact names its own).
+Sentences = list[str] | Mapping[int, list[str]]
+
+
+def sentences_of_report(sentences: Sentences, year: Any) -> list[str]:
+    """The sentences of the report of that year (of the one report when only one is given; of every report
+    when the year is not given, as in an export made before reports by year)."""
+    if not isinstance(sentences, Mapping):
+        return sentences
+    if year is None:
+        return [s for found in sentences.values() for s in found]
+    return list(sentences.get(year, [])) if isinstance(year, int) else []
 
 
 def load_entries(entries_dir: Path) -> list[EntryData]:
@@ -92,8 +115,11 @@ def is_web_link(value: str) -> bool:
         return False
 
 
-def entry_problems(entry: EntryData, sentences: list[str], known_ids: set[str], from_report: bool = True) -> list[str]:
+def entry_problems(entry: EntryData, sentences: Sentences, known_ids: set[str], from_report: bool = True) -> list[str]:
     """Problems of one entry in the YAML shape, each "where: problem / 中文" (empty when all is well).
+
+    `sentences` are the report's, or every report's by year: then a quote is checked against the report its
+    fact names (`report`), never against another year's.
 
     Used by the build (`from_report`: aliases, facts and a verbatim quote holding the figure are required)
     and by the staff admin (a staff fact has no quote; a quote, when there is one, must still be verbatim).
@@ -158,7 +184,9 @@ def entry_problems(entry: EntryData, sentences: list[str], known_ids: set[str], 
         english.append(en)
         if from_report and not quote:
             problems.append(f"{fwhere}: needs a quote from the report / 需要工作报告的引文")
-        elif quote and sentence_of(quote, sentences) is None:
+        elif quote and isinstance(sentences, Mapping) and fact.get("report") not in (None, *sentences):
+            problems.append(f"{fwhere}: no report of the year {fact.get('report')!r} / 没有这一年的工作报告")
+        elif quote and sentence_of(quote, sentences_of_report(sentences, fact.get("report"))) is None:
             problems.append(f"{fwhere}: quote is not verbatim in the report: {quote!r} / 引文不在工作报告原文中")
         figure = fact.get("figure")
         if figure not in (None, ""):

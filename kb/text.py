@@ -22,10 +22,12 @@ _WORD = re.compile(r"[a-z0-9]+(?:[.'][a-z0-9]+)*")
 STOPWORDS_ZH = set(
     "的 了 吗 呢 啊 哦 呀 吧 么 嘛 是 有 在 和 与 及 我 你 他 她 们 我们 你们 这 那 这个 那个 就 都 也 还 "
     "请问 请 问 一下 想 想问 知道 告诉 能 能不能 可以 可不可以 会 要 什么 啥 怎么 怎么样 怎样 如何 多少 几 "
-    "哪 哪里 哪儿 哪些 为什么 一 个 吗? 年 去年 今年 2022 镇 镇里 支塘 支塘镇 全镇 镇上 我们镇 咱们 咱 "
+    "哪 哪里 哪儿 哪些 为什么 一 个 吗? 年 去年 今年 镇 镇里 支塘 支塘镇 全镇 镇上 我们镇 咱们 咱 "
     "情况 一共 总共 现在 给 让 被 把 对 从 到 为 等 各类 各种 工作 开展 进行 完成 实现 推进 深入 持续 "
     "全年 累计 达 达到 共 约 余 多 情况 准备 需要 吧? ? ! , 。 ， ？ ！ 、 ： ； “ ” ‘ ’ （ ） ( )".split()
 )
+# A year carries no topic either: the answers choose the year (actions/years.py), the search the service.
+_A_YEAR = re.compile(r"(?:19|20)\d\d")
 # Characters of the question frame; a bigram holding one is noise, not topic.
 FUNCTION_CHARS = set(
     "的了吗呢啊哦呀吧么嘛啥是有在和与我你他她们这那就都也还请问想能会要什么怎样几哪为谁给让被把对从到个一下"
@@ -33,7 +35,7 @@ FUNCTION_CHARS = set(
 STOPWORDS_EN = set(
     "a an the of to in on at for and or is are was were be been do does did how what which who whom "
     "where when why can could would should will i me my we our you your it its this that there these "
-    "those much many please tell about any some with by from get got have has had zhitang town 2022 "
+    "those much many please tell about any some with by from get got have has had zhitang town "
     "year last s know want like need he him his she her they them their us so just now then also very "
     "really still yet love would'd i'd i'm it's that's am let lets okay ok thanks thank hi hello dear "
     "anyone anything someone something one".split()
@@ -122,10 +124,12 @@ def tokens(text: str, segmenter: Segmenter | None = None) -> list[str]:
         if not piece:
             continue
         if has_cjk(piece):
-            if piece not in STOPWORDS_ZH:
+            if piece not in STOPWORDS_ZH and not _A_YEAR.fullmatch(piece):
                 out.append(piece)
         else:
-            out.extend(_STEM.stemWord(w) for w in _WORD.findall(piece) if w not in STOPWORDS_EN)
+            out.extend(
+                _STEM.stemWord(w) for w in _WORD.findall(piece) if w not in STOPWORDS_EN and not _A_YEAR.fullmatch(w)
+            )
     for run in re.findall(r"[\u3400-\u9fff]+", text):
         out.extend(c for c in run if c not in FUNCTION_CHARS and c not in STOPWORDS_ZH)
         out.extend(

@@ -23,7 +23,7 @@ from tests.trackers import tracker_dict
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE_DIR = ROOT / "kb" / "source"
 ENTRIES_DIR = SOURCE_DIR / "entries"
-REPORT_PATH = SOURCE_DIR / "zhitang-2022-work-report.txt"
+REPORT_PATH = settings.REPORT_PATH
 
 
 @pytest.fixture(autouse=True)

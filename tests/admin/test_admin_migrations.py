@@ -65,3 +65,29 @@ def test_every_migration_downgrades_to_an_empty_database_and_back(tmp_path: Path
     command.upgrade(config, "head")
     with get_engine(url).connect() as connection:
         assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
+
+
+def test_reports_by_year_give_existing_facts_and_sentences_the_report_already_there(
+    tmp_path: Path, entries, report_text
+):
+    """0008 on a database of one report: its report facts and sentences are that report's afterwards."""
+    from alembic import command
+
+    from kb.build import build
+    from kb.db import session_factory
+
+    url = f"sqlite:///{tmp_path / 'one-report.sqlite3'}"
+    create_schema(url)
+    with session_factory(url)() as session, session.begin():
+        build(session, entries, report_text)
+    command.downgrade(alembic_config(url), "0006")
+    with get_engine(url).connect() as connection:
+        assert "report_year" not in {c["name"] for c in inspect(connection).get_columns("fact")}
+    command.upgrade(alembic_config(url), "head")
+    with get_engine(url).connect() as connection:
+        years = (
+            connection.execute(text("SELECT DISTINCT report_year FROM fact WHERE quote IS NOT NULL")).scalars().all()
+        )
+        sentences = connection.execute(text("SELECT DISTINCT report_year FROM report_sentence")).scalars().all()
+        staff = connection.execute(text("SELECT COUNT(*) FROM fact WHERE quote IS NULL AND report_year IS NOT NULL"))
+        assert years == [2022] and sentences == [2022] and staff.scalar() == 0

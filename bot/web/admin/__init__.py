@@ -30,6 +30,7 @@ from bot.web.admin.exchange import ExchangeView
 from bot.web.admin.handover import HandoverView, LeftMessageView
 from bot.web.admin.history import RevisionView, changed_fields
 from bot.web.admin.inbox import FeedbackView, QuestionView
+from bot.web.admin.reports import ReportImportView
 from bot.web.admin.satisfaction import SatisfactionView
 from bot.web.admin.security import RoleAuthorization, StaffAuth, can_edit, csrf_token, current_role, current_user
 from kb.db import session_factory
@@ -49,6 +50,7 @@ VIEWS = (
     LeftMessageView,
     ConversationView,
     ExchangeView,
+    ReportImportView,
     StaffUserView,
     StatsView,
 )

@@ -46,6 +46,7 @@ ACTIONS = {
     "attach": "关联问题 Question attached",
     "answer": "回答问题 Question answered",
     "import": "导入 Imported",
+    "report": "新报告 From a new report",
 }
 
 # The unanswered queue: why a question is dismissed, and what the bot had replied.
