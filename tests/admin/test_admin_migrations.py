@@ -80,7 +80,7 @@ def test_reports_by_year_give_existing_facts_and_sentences_the_report_already_th
     create_schema(url)
     with session_factory(url)() as session, session.begin():
         build(session, entries, report_text)
-    command.downgrade(alembic_config(url), "0006")
+    command.downgrade(alembic_config(url), "0007")
     with get_engine(url).connect() as connection:
         assert "report_year" not in {c["name"] for c in inspect(connection).get_columns("fact")}
     command.upgrade(alembic_config(url), "head")
