@@ -112,7 +112,7 @@ class KnowledgeIndex:
         self.sentences = list(sentences)
         self.segmenter = Segmenter(term for e in self.entries for term in entry_terms(e))
         # --- index build: incremental refresh (kb/token_memo.py), same tokens as cutting every text again ---
-        self.token_memo = TokenMemo(self.segmenter, previous.token_memo if previous is not None else None)
+        self.token_memo: TokenMemo = TokenMemo(self.segmenter, previous.token_memo if previous is not None else None)
         entry_docs = self.token_memo.tokens_of(entry_document(e) for e in self.entries)
         sentence_docs = self.token_memo.tokens_of(self.sentences)
         self.token_memo.done()

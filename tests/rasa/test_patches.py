@@ -165,3 +165,75 @@ def test_tracker_store_hands_back_only_saved_trackers(tmp_path):
         assert [e.as_dict() for e in rebuilt.events] == [e.as_dict() for e in long_tracker(3).events]
 
     asyncio.run(run())
+
+
+def sparse(rows: int, cols: int, nnz: int, dtype: Any, seed: int, fmt: str = "coo") -> Any:
+    """A random sparse matrix as the CountVectorsFeaturizers make them (COO, counts)."""
+    import numpy as np
+    import scipy.sparse
+
+    rng = np.random.default_rng(seed)
+    dense = np.zeros((rows, cols), dtype=dtype)
+    for _ in range(nnz):
+        dense[rng.integers(rows), rng.integers(cols)] += 1
+    return scipy.sparse.coo_matrix(dense).asformat(fmt)
+
+
+def combined(fix: Any, left: Any, right: Any) -> Any:
+    """Features(left).combine_with_features(Features(right)) with `fix` as _combine_sparse_features."""
+    from rasa.shared.nlu.training_data.features import Features
+
+    mine = Features(left, "sequence", "text", "CountVectorsFeaturizer1")
+    theirs = Features(right, "sequence", "text", "CountVectorsFeaturizer2")
+    fix(mine, theirs)
+    return mine.features
+
+
+@pytest.mark.parametrize(
+    "left, right",
+    [
+        ((7, 1200, 15, "float32", 1), (7, 30000, 60, "float32", 2)),  # words, then character n-grams
+        ((1, 1200, 4, "int64", 3), (1, 30000, 20, "int64", 4)),  # the sentence features
+        ((3, 50, 0, "float32", 5), (3, 80, 9, "float32", 6)),  # nothing in the first
+        ((2, 50, 5, "float32", 7), (2, 80, 0, "float32", 8)),  # nothing in the second
+        ((4, 50, 5, "float32", 9), (4, 80, 5, "float64", 10)),  # dtypes differ: Rasa's code (upcast)
+        ((4, 50, 5, "float32", 11, "csr"), (4, 80, 5, "float32", 12)),  # not COO: Rasa's code
+    ],
+)
+def test_sparse_features_are_joined_as_rasa_joins_them(left, right):
+    a, b = sparse(*left), sparse(*right)
+    ours = combined(patches._combine_sparse_features, a, b)
+    rasas = combined(patches._rasa_combine_sparse_features, a, b)
+    assert (ours.format, ours.dtype, ours.shape) == (rasas.format, rasas.dtype, rasas.shape)
+    for part in ("row", "col", "data"):
+        assert getattr(ours, part).dtype == getattr(rasas, part).dtype, part
+        assert getattr(ours, part).tolist() == getattr(rasas, part).tolist(), part
+    assert (ours != rasas).nnz == 0
+
+
+def test_sparse_features_of_different_lengths_get_rasas_error():
+    a, b = sparse(3, 50, 5, "float32", 1), sparse(4, 80, 5, "float32", 2)
+    with pytest.raises(ValueError, match="sequence dimensions do not match"):
+        combined(patches._combine_sparse_features, a, b)
+
+
+def test_a_messages_sparse_features_are_rasas_with_the_fix_applied(monkeypatch):
+    """Message.get_sparse_features, as DIET calls it, gives the same matrices with and without the fix."""
+    from rasa.shared.nlu.training_data.features import Features
+    from rasa.shared.nlu.training_data.message import Message
+
+    def message() -> Message:
+        msg = Message(data={"text": "尊老金 发 了 多少"})
+        for n, (seq, sent) in enumerate([((4, 900, 8), (1, 900, 4)), ((4, 20000, 30), (1, 20000, 25))]):
+            name = f"CountVectorsFeaturizer{n}"
+            msg.add_features(Features(sparse(*seq, "float32", n), "sequence", "text", name))
+            msg.add_features(Features(sparse(*sent, "float32", n + 10), "sentence", "text", name))
+        return msg
+
+    monkeypatch.setattr(Features, "_combine_sparse_features", patches._rasa_combine_sparse_features)
+    expected = message().get_sparse_features("text")
+    monkeypatch.setattr(Features, "_combine_sparse_features", patches._combine_sparse_features)
+    got = message().get_sparse_features("text")
+    for ours, rasas in zip(got, expected, strict=True):
+        assert ours.features.shape == rasas.features.shape and (ours.features != rasas.features).nnz == 0
+        assert ours.features.col.tolist() == rasas.features.col.tolist()
