@@ -176,6 +176,8 @@ def measure_bot(
         print(f"  {name}: 10 and 50 residents…", flush=True)
         out["load"] = {n: summary(many_residents(chat, texts, n, seconds, unique=True)) for n in (10, 50)}
         out["load_repeated"] = {10: summary(many_residents(chat, texts, 10, seconds))}
+        # the second load: 10 residents, each in one 30-message conversation at a time
+        out["load_30"] = summary(many_residents(chat, texts, 10, seconds, unique=True, turns=30))
         out["memory_mb"] = {p.name: round(p.rss_mb()) for p in procs}
         if soak_seconds:
             rate = 0.7 * out["load"][10]["throughput"]
@@ -224,6 +226,16 @@ def render(results: dict) -> str:
             (f"{n} residents: p50 (ms)", o["load"][n]["p50_ms"], s["load"][n]["p50_ms"]),
             (f"{n} residents: p95 (ms)", o["load"][n]["p95_ms"], s["load"][n]["p95_ms"]),
             (f"{n} residents: errors", o["load"][n]["errors"], s["load"][n]["errors"]),
+        ]
+    if "load_30" in o and "load_30" in s:
+        rows += [
+            (
+                "10 residents, 30-message conversations: throughput (msg/s)",
+                o["load_30"]["throughput"],
+                s["load_30"]["throughput"],
+            ),
+            ("10 residents, 30-message conversations: p95 (ms)", o["load_30"]["p95_ms"], s["load_30"]["p95_ms"]),
+            ("10 residents, 30-message conversations: errors", o["load_30"]["errors"], s["load_30"]["errors"]),
         ]
     repeated = [
         ("One resident, REST p50 (ms)", o["single_repeated"]["p50_ms"], s["single_repeated"]["p50_ms"]),
