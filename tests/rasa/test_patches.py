@@ -237,3 +237,88 @@ def test_a_messages_sparse_features_are_rasas_with_the_fix_applied(monkeypatch):
     for ours, rasas in zip(got, expected, strict=True):
         assert ours.features.shape == rasas.features.shape and (ours.features != rasas.features).nnz == 0
         assert ours.features.col.tolist() == rasas.features.col.tolist()
+
+
+def tiny_diet(tmp_path: Path) -> tuple[Any, Any, list[Any], Any, Any]:
+    """A DIET trained for two epochs on a few examples (with the tokenizer and featurizer it reads), persisted."""
+    from rasa.nlu.classifiers.diet_classifier import DIETClassifier
+    from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import CountVectorsFeaturizer
+    from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
+    from rasa.shared.nlu.training_data.message import Message
+    from rasa.shared.nlu.training_data.training_data import TrainingData
+
+    examples = {
+        "greet": ["hello there", "hi", "good morning", "hey friend"],
+        "ask_allowance": ["how much is the elder allowance", "elder allowance amount", "allowance for seniors"],
+        "ask_insurance": ["medical insurance refund", "how do I claim insurance", "insurance office hours"],
+    }
+    data = TrainingData([Message(data={"text": t, "intent": i}) for i, ts in examples.items() for t in ts])
+    storage = LocalModelStorage(tmp_path)
+    context = ExecutionContext(graph_schema=None, model_id="m")  # type: ignore[arg-type]
+    tokenizer = WhitespaceTokenizer(WhitespaceTokenizer.get_default_config())
+    featurizer = CountVectorsFeaturizer.create(
+        CountVectorsFeaturizer.get_default_config(), storage, Resource("cvf"), context
+    )
+    tokenizer.process_training_data(data)
+    featurizer.train(data)
+    featurizer.process_training_data(data)
+    config = {**DIETClassifier.get_default_config(), "epochs": 2, "random_seed": 1, "entity_recognition": False}
+    resource = DIETClassifier.create(config, storage, Resource("diet"), context).train(data)
+    texts = ["hello", "elder allowance please", "insurance refund amount", "good evening friend"]
+    return DIETClassifier, config, texts, (storage, resource, context), (tokenizer, featurizer)
+
+
+def test_diet_loads_without_a_training_step_and_predicts_as_rasas_load(tmp_path, monkeypatch):
+    """Rasa's load and ours give the same intent ranking, to the last digit; ours does not call `fit`."""
+    from rasa.shared.nlu.training_data.message import Message
+    from rasa.utils.tensorflow.models import RasaModel
+
+    diet, config, texts, (storage, resource, context), (tokenizer, featurizer) = tiny_diet(tmp_path)
+
+    def predictions() -> list:
+        classifier = diet.load(config, storage, resource, context)
+        messages = [Message(data={"text": t}) for t in texts]
+        tokenizer.process(messages)
+        featurizer.process(messages)
+        classifier.process(messages)
+        return [(m.get("intent"), m.get("intent_ranking")) for m in messages]
+
+    monkeypatch.setattr(RasaModel, "load", classmethod(patches._rasa_model_load))
+    rasas = predictions()
+    monkeypatch.setattr(RasaModel, "load", classmethod(patches._model_load))
+    fitted: list = []
+    monkeypatch.setattr(RasaModel, "fit", lambda self, *a, **k: fitted.append(1))
+    assert predictions() == rasas
+    assert not fitted, "no training step at load"
+
+
+def test_diet_load_falls_back_to_rasa_when_a_weight_is_missing(tmp_path, monkeypatch):
+    """A weights file that lacks a weight of the model: Rasa's own load (and its training step) runs."""
+    from rasa.utils.tensorflow.models import RasaModel
+
+    diet, config, _, (storage, resource, context), _ = tiny_diet(tmp_path)
+    calls: list = []
+    rasas_own = patches._rasa_model_load
+
+    def rasa_load(cls, *args, **kwargs):
+        calls.append(args[3] if len(args) > 3 else kwargs.get("finetune_mode"))
+        return rasas_own(cls, *args, **kwargs)
+
+    def broken(self, *args, **kwargs):
+        status = real_load_weights(self, *args, **kwargs)
+
+        class Unmatched:
+            def assert_existing_objects_matched(self):
+                raise AssertionError("a weight is missing")
+
+            def expect_partial(self):
+                return status.expect_partial()
+
+        return Unmatched()
+
+    real_load_weights = RasaModel.load_weights
+    monkeypatch.setattr(patches, "_rasa_model_load", rasa_load)
+    monkeypatch.setattr(RasaModel, "load", classmethod(patches._model_load))
+    monkeypatch.setattr(RasaModel, "load_weights", broken)
+    assert diet.load(config, storage, resource, context).model is not None  # Rasa's own load does not ask
+    assert calls == [False], "Rasa's load was asked"
