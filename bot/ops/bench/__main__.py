@@ -393,6 +393,11 @@ def render(results: dict) -> str:
         "before and after, 240 messages each, A/B in one window): the loaded profile overstated it. "
         "The action server spent a third of its busy time in SQLAlchemy (the KB version read per message, the "
         "unanswered-question write). The gateway's own CPU per message is about 1 ms.",
+        "- Start-up (py-spy on `rasa run` until it answers): loading DIET was half of it, and Rasa's load trains "
+        "DIET on one example (the whole training step traced) only to give the weights their shapes: 27%. Now "
+        "the weights are made by one loss computation and read from the model as Rasa reads them, checking that "
+        "every weight was found (`bot/rasa_ext/patches.py` 5; same predictions as Rasa's load in "
+        "tests/rasa/test_patches.py). Importing TensorFlow is another 28%.",
         "",
         "The KB index is rebuilt when the KB changes (staff edits): the new one is built aside while the previous "
         "one keeps answering, and swapped in when complete (`kb/index_cache.py`; a question waits for it at most "
