@@ -4,8 +4,10 @@ KB version moves, so staff edits show at the next question without restarts.
 A new index is built aside, in a thread with its own database session, while the previous one keeps answering;
 it is swapped in when complete. A caller that finds the KB changed waits for the new index at most
 REFRESH_WAIT seconds (at the town's size a build takes well under that, so the edit shows at the next
-question), then answers with the previous index while the build finishes: a refresh never stops answers (at
-10,000 entries a build takes tens of seconds). The first index of a database is built by its first caller.
+question), then answers with the previous index while the build finishes: a refresh never stops answers. A
+refresh is incremental: the new index reuses the previous one's tokens of every text the edit cannot have
+changed (kb/token_memo.py), so at 10,000 entries it takes seconds where a full build takes over a minute. The
+first index of a database is built by its first caller.
 """
 
 from __future__ import annotations
@@ -35,8 +37,10 @@ def current_index(url: str | None = None) -> KnowledgeIndex:
         return index_for(session)
 
 
-def _build(session: Session) -> KnowledgeIndex:
-    return KnowledgeIndex(active_entries(session), report_sentence_texts(session), kb_meta(session))
+def _build(session: Session, previous: KnowledgeIndex | None = None) -> KnowledgeIndex:
+    """The index of the session's KB; with `previous` (the index it replaces) only the texts that may cut
+    differently are cut again (kb/token_memo.py): after a staff edit of one entry, a fraction of a full build."""
+    return KnowledgeIndex(active_entries(session), report_sentence_texts(session), kb_meta(session), previous)
 
 
 def _in_memory(url: str) -> bool:
@@ -56,7 +60,8 @@ def _build_aside(url: str) -> None:
     try:
         with session_factory(url)() as session:
             version = kb_version(session)
-            _swap(url, version, _build(session))
+            previous = _cache.get(url)
+            _swap(url, version, _build(session, previous[1] if previous else None))
     except Exception:  # the previous index keeps answering; the next caller tries again
         logger.exception("rebuilding the KB index failed")
     finally:
@@ -77,7 +82,7 @@ def index_for(session: Session) -> KnowledgeIndex:
         with _lock:
             cached = _cache.get(url)
             if cached is None or cached[0] != version:
-                cached = (version, _build(session))
+                cached = (version, _build(session, cached[1] if cached else None))
                 _cache[url] = cached
         return cached[1]
     with _lock:

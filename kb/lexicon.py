@@ -58,7 +58,15 @@ def lexicon_problems(data: Any) -> list[str]:
 
 def toneless(text: str) -> list[str]:
     """The toneless pinyin syllables of the Chinese characters of a text (other characters are dropped)."""
-    return [s for s in lazy_pinyin(text, style=Style.NORMAL, errors="ignore", v_to_u=False) if s.isalpha()]
+    return list(_toneless(text))
+
+
+@lru_cache(maxsize=1 << 18)
+def _toneless(text: str) -> tuple[str, ...]:
+    # Kept: an index refresh asks again for the pinyin of every name in the KB (a third of a build at 10,000
+    # entries before it was kept; 10,000 entries have over 100,000 names), and a search for each character of
+    # a question.
+    return tuple(s for s in lazy_pinyin(text, style=Style.NORMAL, errors="ignore", v_to_u=False) if s.isalpha())
 
 
 def chinese_names(entries: Iterable[Mapping[str, Any]]) -> list[tuple[str, str]]:

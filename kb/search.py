@@ -16,6 +16,7 @@ import numpy as np
 from bot.rewrite import Rewriter
 from kb.lexicon import chinese_names, rewrite_tables, toneless
 from kb.text import Segmenter, normalize, tokens
+from kb.token_memo import TokenMemo
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,13 @@ class _Bm25:
 class KnowledgeIndex:
     """Search over entries (by names, summary and facts) and over report sentences."""
 
-    def __init__(self, entries: Iterable[dict[str, Any]], sentences: Iterable[str], meta: dict[str, Any] | None = None):
+    def __init__(
+        self,
+        entries: Iterable[dict[str, Any]],
+        sentences: Iterable[str],
+        meta: dict[str, Any] | None = None,
+        previous: KnowledgeIndex | None = None,  # the index this one replaces: its tokens are reused
+    ):
         meta = meta or {}
         self.year: int | None = meta.get("year")  # the report's year, which answers cite
         self.report_title: dict[str, str] | None = meta.get("title")
@@ -126,8 +133,12 @@ class KnowledgeIndex:
                 self._homophones[sylls[0]].append((sylls, name))
         self.sentences = list(sentences)
         self.segmenter = Segmenter(term for e in self.entries for term in entry_terms(e))
-        entry_docs = [self.tokens(entry_document(e)) for e in self.entries]
-        sentence_docs = [self.tokens(s) for s in self.sentences]
+        # --- index build: incremental refresh (kb/token_memo.py), same tokens as cutting every text again ---
+        self.token_memo: TokenMemo = TokenMemo(self.segmenter, previous.token_memo if previous is not None else None)
+        entry_docs = self.token_memo.tokens_of(entry_document(e) for e in self.entries)
+        sentence_docs = self.token_memo.tokens_of(self.sentences)
+        self.token_memo.done()
+        # --- end of the incremental part ---
         self._entry_sets = [set(d) for d in entry_docs]
         self._sentence_sets = [set(d) for d in sentence_docs]
         self._entries = _Bm25(entry_docs)

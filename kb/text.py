@@ -70,19 +70,27 @@ class Segmenter:
     Each index gets its own `jieba.Tokenizer`, so building an index never changes jieba's process-wide
     dictionary, and the names of retired entries leave with the index that held them. The base dictionary
     is loaded once per process and copied (about 30 ms), not read again.
+
+    The KB's terms are added as jieba.add_word does, except that the dictionary's total frequency stays the
+    base dictionary's: so how a text is cut depends only on the terms that occur in it (jieba looks up the
+    text's own substrings, weighed against the total), and an index refreshed after a staff edit can keep the
+    tokens of every text that holds none of the terms the edit added or removed (kb/token_memo.py).
     """
 
     _base: jieba.Tokenizer | None = None
+    TERM_FREQ = 2000  # a KB term outweighs jieba's own splits of it
 
     def __init__(self, words: Iterable[str] = ()):
         self._jieba = jieba.Tokenizer()
         base = Segmenter._base_tokenizer()
         self._jieba.FREQ, self._jieba.total = dict(base.FREQ), base.total
         self._jieba.initialized = True
-        for word in words:
-            word = normalize(word)
-            if has_cjk(word) and len(word) > 1:
-                self._jieba.add_word(word, freq=2000)
+        self.terms = frozenset(w for w in map(normalize, words) if has_cjk(w) and len(w) > 1)
+        freq = self._jieba.FREQ
+        for word in self.terms:
+            freq[word] = self.TERM_FREQ
+            for end in range(1, len(word)):  # prefixes, as add_word records them, so the word is found
+                freq.setdefault(word[:end], 0)
         self.cut = lru_cache(maxsize=4096)(self._cut)
 
     @classmethod

@@ -79,7 +79,10 @@ class ScaledStack:
         """Environment of every process of the stack (no internal secret: see the three below)."""
         tracker = self.services.url("zhitang_tracker")  # the gateway purges and deletes conversations there
         env = launcher.base_env(
-            ZHITANG_KB_DATABASE_URL=self.kb_url, ZHITANG_TRACKER_DATABASE_URL=tracker, **self.extra_env
+            ZHITANG_KB_DATABASE_URL=self.kb_url,
+            ZHITANG_TRACKER_DATABASE_URL=tracker,
+            ZHITANG_RATE_LIMIT_STORAGE=self.services.redis_db_url(2),  # one count for every gateway
+            **self.extra_env,
         )
         for name in (ACTION_SECRET, RASA_TOKEN):
             env.pop(name, None)

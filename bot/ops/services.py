@@ -94,7 +94,11 @@ class Services:
 
     @property
     def redis_url(self) -> str:
-        return f"redis://:{self.redis_password}@127.0.0.1:{self.redis_port}/0"
+        return self.redis_db_url(0)
+
+    def redis_db_url(self, db: int) -> str:
+        """URL of one of Redis's databases (0: free; 1: Rasa's lock store; 2: the gateways' rate limits)."""
+        return f"redis://:{self.redis_password}@127.0.0.1:{self.redis_port}/{db}"
 
     @staticmethod
     def _cluster_user() -> str:
@@ -120,7 +124,7 @@ class Services:
         """Create (first time) and start PostgreSQL and Redis; create the role and databases."""
         self.base.mkdir(parents=True, exist_ok=True)
         self._postgres_up()
-        self._redis_up()
+        self.up_redis()
 
     def down(self) -> None:
         """Stop both servers (their data stays in `base`)."""
@@ -203,7 +207,8 @@ class Services:
         except OSError:
             return False
 
-    def _redis_up(self) -> None:
+    def up_redis(self) -> None:
+        """Create (first time) and start Redis alone."""
         if not shutil.which("redis-server"):
             raise RuntimeError("Redis not installed: apt-get install -y redis-server")
         self.redis_dir.mkdir(parents=True, exist_ok=True)

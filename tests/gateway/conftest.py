@@ -50,7 +50,8 @@ def rasa() -> respx.MockRouter:
 
 @pytest.fixture
 def make_client(monkeypatch: pytest.MonkeyPatch) -> Callable[..., httpx.AsyncClient]:
-    """make_client(session_limit=..., address_limit=..., address=..., rasa_url=...): a client of a fresh app."""
+    """make_client(session_limit=..., address_limit=..., address=..., rasa_url=..., limiter=...): a client of a
+    fresh app (a given limiter replaces the two limits)."""
     clients: list[httpx.AsyncClient] = []
 
     def _make(
@@ -59,10 +60,11 @@ def make_client(monkeypatch: pytest.MonkeyPatch) -> Callable[..., httpx.AsyncCli
         address: str = "203.0.113.7",
         rasa_url: str = FAKE_RASA,
         timeout: float = 2.0,
+        limiter: RateLimiter | None = None,
     ) -> httpx.AsyncClient:
         monkeypatch.setattr(settings, "RASA_URL", rasa_url)
         monkeypatch.setattr(settings, "RASA_TIMEOUT", timeout)
-        limiter = RateLimiter({"session": session_limit, "address": address_limit}, "memory://")
+        limiter = limiter or RateLimiter({"session": session_limit, "address": address_limit}, "memory://")
         app = create_app(limiter=limiter)
         transport = httpx.ASGITransport(app, raise_app_exceptions=False, client=(address, 40000))
         client = httpx.AsyncClient(transport=transport, base_url="http://testserver")

@@ -165,3 +165,160 @@ def test_tracker_store_hands_back_only_saved_trackers(tmp_path):
         assert [e.as_dict() for e in rebuilt.events] == [e.as_dict() for e in long_tracker(3).events]
 
     asyncio.run(run())
+
+
+def sparse(rows: int, cols: int, nnz: int, dtype: Any, seed: int, fmt: str = "coo") -> Any:
+    """A random sparse matrix as the CountVectorsFeaturizers make them (COO, counts)."""
+    import numpy as np
+    import scipy.sparse
+
+    rng = np.random.default_rng(seed)
+    dense = np.zeros((rows, cols), dtype=dtype)
+    for _ in range(nnz):
+        dense[rng.integers(rows), rng.integers(cols)] += 1
+    return scipy.sparse.coo_matrix(dense).asformat(fmt)
+
+
+def combined(fix: Any, left: Any, right: Any) -> Any:
+    """Features(left).combine_with_features(Features(right)) with `fix` as _combine_sparse_features."""
+    from rasa.shared.nlu.training_data.features import Features
+
+    mine = Features(left, "sequence", "text", "CountVectorsFeaturizer1")
+    theirs = Features(right, "sequence", "text", "CountVectorsFeaturizer2")
+    fix(mine, theirs)
+    return mine.features
+
+
+@pytest.mark.parametrize(
+    "left, right",
+    [
+        ((7, 1200, 15, "float32", 1), (7, 30000, 60, "float32", 2)),  # words, then character n-grams
+        ((1, 1200, 4, "int64", 3), (1, 30000, 20, "int64", 4)),  # the sentence features
+        ((3, 50, 0, "float32", 5), (3, 80, 9, "float32", 6)),  # nothing in the first
+        ((2, 50, 5, "float32", 7), (2, 80, 0, "float32", 8)),  # nothing in the second
+        ((4, 50, 5, "float32", 9), (4, 80, 5, "float64", 10)),  # dtypes differ: Rasa's code (upcast)
+        ((4, 50, 5, "float32", 11, "csr"), (4, 80, 5, "float32", 12)),  # not COO: Rasa's code
+    ],
+)
+def test_sparse_features_are_joined_as_rasa_joins_them(left, right):
+    a, b = sparse(*left), sparse(*right)
+    ours = combined(patches._combine_sparse_features, a, b)
+    rasas = combined(patches._rasa_combine_sparse_features, a, b)
+    assert (ours.format, ours.dtype, ours.shape) == (rasas.format, rasas.dtype, rasas.shape)
+    for part in ("row", "col", "data"):
+        assert getattr(ours, part).dtype == getattr(rasas, part).dtype, part
+        assert getattr(ours, part).tolist() == getattr(rasas, part).tolist(), part
+    assert (ours != rasas).nnz == 0
+
+
+def test_sparse_features_of_different_lengths_get_rasas_error():
+    a, b = sparse(3, 50, 5, "float32", 1), sparse(4, 80, 5, "float32", 2)
+    with pytest.raises(ValueError, match="sequence dimensions do not match"):
+        combined(patches._combine_sparse_features, a, b)
+
+
+def test_a_messages_sparse_features_are_rasas_with_the_fix_applied(monkeypatch):
+    """Message.get_sparse_features, as DIET calls it, gives the same matrices with and without the fix."""
+    from rasa.shared.nlu.training_data.features import Features
+    from rasa.shared.nlu.training_data.message import Message
+
+    def message() -> Message:
+        msg = Message(data={"text": "尊老金 发 了 多少"})
+        for n, (seq, sent) in enumerate([((4, 900, 8), (1, 900, 4)), ((4, 20000, 30), (1, 20000, 25))]):
+            name = f"CountVectorsFeaturizer{n}"
+            msg.add_features(Features(sparse(*seq, "float32", n), "sequence", "text", name))
+            msg.add_features(Features(sparse(*sent, "float32", n + 10), "sentence", "text", name))
+        return msg
+
+    monkeypatch.setattr(Features, "_combine_sparse_features", patches._rasa_combine_sparse_features)
+    expected = message().get_sparse_features("text")
+    monkeypatch.setattr(Features, "_combine_sparse_features", patches._combine_sparse_features)
+    got = message().get_sparse_features("text")
+    for ours, rasas in zip(got, expected, strict=True):
+        assert ours.features.shape == rasas.features.shape and (ours.features != rasas.features).nnz == 0
+        assert ours.features.col.tolist() == rasas.features.col.tolist()
+
+
+def tiny_diet(tmp_path: Path) -> tuple[Any, Any, list[Any], Any, Any]:
+    """A DIET trained for two epochs on a few examples (with the tokenizer and featurizer it reads), persisted."""
+    from rasa.nlu.classifiers.diet_classifier import DIETClassifier
+    from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import CountVectorsFeaturizer
+    from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
+    from rasa.shared.nlu.training_data.message import Message
+    from rasa.shared.nlu.training_data.training_data import TrainingData
+
+    examples = {
+        "greet": ["hello there", "hi", "good morning", "hey friend"],
+        "ask_allowance": ["how much is the elder allowance", "elder allowance amount", "allowance for seniors"],
+        "ask_insurance": ["medical insurance refund", "how do I claim insurance", "insurance office hours"],
+    }
+    data = TrainingData([Message(data={"text": t, "intent": i}) for i, ts in examples.items() for t in ts])
+    storage = LocalModelStorage(tmp_path)
+    context = ExecutionContext(graph_schema=None, model_id="m")  # type: ignore[arg-type]
+    tokenizer = WhitespaceTokenizer(WhitespaceTokenizer.get_default_config())
+    featurizer = CountVectorsFeaturizer.create(
+        CountVectorsFeaturizer.get_default_config(), storage, Resource("cvf"), context
+    )
+    tokenizer.process_training_data(data)
+    featurizer.train(data)
+    featurizer.process_training_data(data)
+    config = {**DIETClassifier.get_default_config(), "epochs": 2, "random_seed": 1, "entity_recognition": False}
+    resource = DIETClassifier.create(config, storage, Resource("diet"), context).train(data)
+    texts = ["hello", "elder allowance please", "insurance refund amount", "good evening friend"]
+    return DIETClassifier, config, texts, (storage, resource, context), (tokenizer, featurizer)
+
+
+def test_diet_loads_without_a_training_step_and_predicts_as_rasas_load(tmp_path, monkeypatch):
+    """Rasa's load and ours give the same intent ranking, to the last digit; ours does not call `fit`."""
+    from rasa.shared.nlu.training_data.message import Message
+    from rasa.utils.tensorflow.models import RasaModel
+
+    diet, config, texts, (storage, resource, context), (tokenizer, featurizer) = tiny_diet(tmp_path)
+
+    def predictions() -> list:
+        classifier = diet.load(config, storage, resource, context)
+        messages = [Message(data={"text": t}) for t in texts]
+        tokenizer.process(messages)
+        featurizer.process(messages)
+        classifier.process(messages)
+        return [(m.get("intent"), m.get("intent_ranking")) for m in messages]
+
+    monkeypatch.setattr(RasaModel, "load", classmethod(patches._rasa_model_load))
+    rasas = predictions()
+    monkeypatch.setattr(RasaModel, "load", classmethod(patches._model_load))
+    fitted: list = []
+    monkeypatch.setattr(RasaModel, "fit", lambda self, *a, **k: fitted.append(1))
+    assert predictions() == rasas
+    assert not fitted, "no training step at load"
+
+
+def test_diet_load_falls_back_to_rasa_when_a_weight_is_missing(tmp_path, monkeypatch):
+    """A weights file that lacks a weight of the model: Rasa's own load (and its training step) runs."""
+    from rasa.utils.tensorflow.models import RasaModel
+
+    diet, config, _, (storage, resource, context), _ = tiny_diet(tmp_path)
+    calls: list = []
+    rasas_own = patches._rasa_model_load
+
+    def rasa_load(cls, *args, **kwargs):
+        calls.append(args[3] if len(args) > 3 else kwargs.get("finetune_mode"))
+        return rasas_own(cls, *args, **kwargs)
+
+    def broken(self, *args, **kwargs):
+        status = real_load_weights(self, *args, **kwargs)
+
+        class Unmatched:
+            def assert_existing_objects_matched(self):
+                raise AssertionError("a weight is missing")
+
+            def expect_partial(self):
+                return status.expect_partial()
+
+        return Unmatched()
+
+    real_load_weights = RasaModel.load_weights
+    monkeypatch.setattr(patches, "_rasa_model_load", rasa_load)
+    monkeypatch.setattr(RasaModel, "load", classmethod(patches._model_load))
+    monkeypatch.setattr(RasaModel, "load_weights", broken)
+    assert diet.load(config, storage, resource, context).model is not None  # Rasa's own load does not ask
+    assert calls == [False], "Rasa's load was asked"

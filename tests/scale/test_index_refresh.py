@@ -16,10 +16,10 @@ def test_previous_index_answers_while_the_new_one_is_built(kb_url, monkeypatch):
     release, started = threading.Event(), threading.Event()
     real_build = index_cache._build
 
-    def slow_build(session):
+    def slow_build(session, previous=None):
         started.set()
         release.wait(30)  # a large KB: the build takes a while
-        return real_build(session)
+        return real_build(session, previous)
 
     monkeypatch.setattr(index_cache, "_build", slow_build)
     monkeypatch.setattr(index_cache, "REFRESH_WAIT", 0.05)

@@ -100,15 +100,23 @@ def one_resident(url: str, texts: list[str], body=rest_body, messages: int = 200
 
 
 async def _resident(
-    client: httpx.AsyncClient, url: str, texts, body, until: float, out: LoadResult, pace: float = 0.0
+    client: httpx.AsyncClient,
+    url: str,
+    texts,
+    body,
+    until: float,
+    out: LoadResult,
+    pace: float = 0.0,
+    turns: int = TURNS,
 ) -> None:
-    """One resident until `until`; `pace`: seconds from one message's start to the next's (0: no pause)."""
+    """One resident until `until`, a new conversation every `turns` messages; `pace`: seconds from one
+    message's start to the next's (0: no pause)."""
     sender = uuid.uuid4().hex
     for n, text in enumerate(texts):
         now = time.perf_counter()
         if now >= until:
             return
-        if n % TURNS == 0:
+        if n % turns == 0:
             sender = uuid.uuid4().hex
         t = time.perf_counter()
         try:
@@ -124,7 +132,14 @@ async def _resident(
 
 
 async def _many(
-    url: str, texts: list[str], residents: int, seconds: float, body, unique: bool, pace: float = 0.0
+    url: str,
+    texts: list[str],
+    residents: int,
+    seconds: float,
+    body,
+    unique: bool,
+    pace: float = 0.0,
+    turns: int = TURNS,
 ) -> LoadResult:
     out = LoadResult([], 0, 0.0)
     limits = httpx.Limits(max_connections=residents, max_keepalive_connections=residents)
@@ -140,16 +155,25 @@ async def _many(
             )
             for i in range(residents)
         ]
-        await asyncio.gather(*(_resident(client, url, sources[i], body, until, out, pace) for i in range(residents)))
+        await asyncio.gather(
+            *(_resident(client, url, sources[i], body, until, out, pace, turns) for i in range(residents))
+        )
         out.seconds = time.perf_counter() - start
     return out
 
 
 def many_residents(
-    url: str, texts: list[str], residents: int, seconds: float, body=gateway_body, unique: bool = False
+    url: str,
+    texts: list[str],
+    residents: int,
+    seconds: float,
+    body=gateway_body,
+    unique: bool = False,
+    turns: int = TURNS,
 ) -> LoadResult:
-    """`residents` residents each asking one question after another for `seconds` (bounded in time)."""
-    return asyncio.run(_many(url, texts, residents, seconds, body, unique))
+    """`residents` residents each asking one question after another for `seconds` (bounded in time), in
+    conversations of `turns` messages."""
+    return asyncio.run(_many(url, texts, residents, seconds, body, unique, turns=turns))
 
 
 def paced_residents(
