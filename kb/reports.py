@@ -328,9 +328,10 @@ def _new_key(entry: dict[str, Any], stem: str) -> str:
     return key
 
 
-def _new_fact(sentence: str, quote: str, figure: Figure, entry: dict[str, Any], year: int) -> Proposal:
-    fact: FactData = {
-        "key": _new_key(entry, f"{figure.kind}_{year}"),
+def _quoted_fact(key: str, quote: str, figure: Figure, year: int) -> FactData:
+    """A new fact as a proposal drafts it: the quote is its Chinese text, the English is left to staff."""
+    return {
+        "key": key,
         "kind": figure.kind,  # type: ignore[typeddict-item]  # amount | count | rate
         "figure": figure.text,
         "zh": quote,
@@ -339,6 +340,10 @@ def _new_fact(sentence: str, quote: str, figure: Figure, entry: dict[str, Any], 
         "quote": quote,
         "report": year,
     }
+
+
+def _new_fact(sentence: str, quote: str, figure: Figure, entry: dict[str, Any], year: int) -> Proposal:
+    fact = _quoted_fact(_new_key(entry, f"{figure.kind}_{year}"), quote, figure, year)
     return Proposal(
         _id("new_fact", entry.get("id"), quote, figure.text),
         "new_fact",
@@ -353,22 +358,10 @@ def _new_fact(sentence: str, quote: str, figure: Figure, entry: dict[str, Any], 
 
 
 def _new_entry(sentence: str, quote: str, figure: Figure, year: int) -> Proposal:
-    fact: FactData = {
-        "key": f"{figure.kind}_{year}",
-        "kind": figure.kind,  # type: ignore[typeddict-item]
-        "figure": figure.text,
-        "zh": quote,
-        "en": "",
-        "keywords": {"zh": [], "en": []},
-        "quote": quote,
-        "report": year,
-    }
+    fact = _quoted_fact(f"{figure.kind}_{year}", quote, figure, year)
     return Proposal(
         _id("new_entry", quote, figure.text), "new_entry", sentence, quote, figure.text, figure.kind, 0.0, fact=fact
     )
-
-
-# --- accepting -------------------------------------------------------------------------------------------------
 
 
 def store_report(session: Session, plan: Plan, user: str) -> None:

@@ -10,7 +10,8 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from kb.db import session_factory
-from kb.models import Feedback, Satisfaction
+from kb.edits import restore_revision, retire_entry
+from kb.models import Entry, Feedback, Revision, Satisfaction
 from kb.queries import record_unanswered
 from tests.tracker_events import Message, insert, random_messages
 
@@ -89,3 +90,23 @@ def seed_tracker(tracker_db: Path | str, now: datetime | None = None, messages: 
     written += insert(engine, unhappy)
     engine.dispose()
     return written
+
+
+def entry_revisions(session) -> tuple[int, dict[str, int]]:
+    """The last revision's id and every entry's revision: what `restore_entries` puts back afterwards."""
+    mark = session.scalar(sa.select(sa.func.max(Revision.id))) or 0
+    return mark, {e.id: e.revision for e in session.scalars(sa.select(Entry))}
+
+
+def restore_entries(session, mark: int, before: dict[str, int]) -> None:
+    """Retire the entries a test added and restore those it changed to their revision from before `mark`."""
+    for entry in session.scalars(sa.select(Entry)):
+        if entry.id not in before and not entry.retired:
+            retire_entry(session, entry.id, None, "e2e-cleanup")
+        elif entry.id in before and entry.revision != before[entry.id]:
+            first = session.scalar(
+                sa.select(Revision.id)
+                .where(Revision.entry_id == entry.id, Revision.id <= mark)
+                .order_by(Revision.id.desc())
+            )
+            restore_revision(session, first, None, "e2e-cleanup")

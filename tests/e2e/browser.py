@@ -48,3 +48,12 @@ def everything_stored(page: Page) -> dict[str, str]:
         ".map((k) => [k.slice(prefix.length), localStorage.getItem(k)]))",
         PREFIX,
     )
+
+
+def sign_in(page: Page, gateway: str, username: str, password: str) -> None:
+    """Sign a staff member in to the admin and wait for their name in the sidebar."""
+    page.goto(f"{gateway}/admin/login")
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+    expect(page.locator("#signed-in-as")).to_contain_text(username)

@@ -25,11 +25,11 @@ from playwright.sync_api import Page, expect
 
 from kb import handover
 from kb.db import session_factory
-from kb.edits import restore_revision, retire_entry, update_entry
+from kb.edits import update_entry
 from kb.models import Entry, Feedback, FieldGap, HandoverSettings, Revision, Satisfaction, UnansweredQuestion
 from kb.users import create_user
-from tests.e2e.admin_data import SEEDED, seed_kb, seed_tracker
-from tests.e2e.browser import ask, open_widget, reopen_on, stored
+from tests.e2e.admin_data import SEEDED, restore_entries, seed_kb, seed_tracker
+from tests.e2e.browser import ask, open_widget, reopen_on, sign_in, stored
 
 expect.set_options(timeout=30_000)  # the first answers wait for Rasa's model; nothing here asserts a duration
 
@@ -67,16 +67,7 @@ def clerk(stack) -> Iterator[str]:
     seed_tracker(stack.tracker_db)
     yield username
     with session_factory(stack.kb_url)() as session, session.begin():
-        for entry in session.scalars(sa.select(Entry)):
-            if entry.id not in before and not entry.retired:
-                retire_entry(session, entry.id, None, "e2e-cleanup")
-            elif entry.id in before and entry.revision != before[entry.id]:
-                first = session.scalar(
-                    sa.select(Revision.id)
-                    .where(Revision.entry_id == entry.id, Revision.id <= marks[Revision])
-                    .order_by(Revision.id.desc())
-                )
-                restore_revision(session, first, None, "e2e-cleanup")
+        restore_entries(session, marks[Revision], before)
         for table in (UnansweredQuestion, Feedback, Satisfaction, FieldGap):
             session.execute(sa.delete(table).where(table.id > marks[table]))
     engine = sa.create_engine(f"sqlite:///{stack.tracker_db}")
@@ -98,14 +89,6 @@ def page(browser, gateway) -> Iterator[Page]:
     context.close()
 
 
-def sign_in(page: Page, gateway: str, username: str) -> None:
-    page.goto(f"{gateway}/admin/login")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    expect(page.locator("#signed-in-as")).to_contain_text(username)
-
-
 def shoot(page: Page, name: str, full_page: bool = True) -> None:
     """docs/<name> when screenshots are asked for."""
     if SHOOT:
@@ -118,7 +101,7 @@ def row(page: Page, text: str):
 
 
 def test_the_start_page_shows_the_month_in_charts_and_exports_the_numbers(page: Page, gateway: str, clerk: str):
-    sign_in(page, gateway, clerk)
+    sign_in(page, gateway, clerk, PASSWORD)
     for chart in ("days", "outcomes", "topics", "unanswered", "languages", "hours", "satisfaction"):
         expect(page.locator(f"#chart-{chart} svg[role=img]")).to_be_visible()
     assert int(page.locator("#stat-questions").inner_text()) >= 700  # the month written in (greetings not counted)
@@ -137,7 +120,7 @@ def test_the_start_page_shows_the_month_in_charts_and_exports_the_numbers(page: 
 
 
 def test_off_topic_questions_are_dismissed_one_group_or_several_at_once(page: Page, gateway: str, clerk: str):
-    sign_in(page, gateway, clerk)
+    sign_in(page, gateway, clerk, PASSWORD)
     page.goto(f"{gateway}/admin/unanswered-question/list")
     rain = row(page, "明天会下雨吗")
     expect(rain).to_have_count(1)  # three wordings, one row
@@ -174,7 +157,7 @@ def test_a_written_answer_is_given_by_the_widget_at_the_next_question(page: Page
     open_widget(page)
     assert BENEFITS not in ask(page, "老年人有哪些福利")
 
-    sign_in(page, gateway, clerk)
+    sign_in(page, gateway, clerk, PASSWORD)
     page.goto(f"{gateway}/admin/unanswered-question/list")
     row(page, "老年人有哪些福利").get_by_role("link", name="写回答 Write an answer").click()
     expect(page.locator("#wording")).to_have_value("老年人有哪些福利")
@@ -208,7 +191,7 @@ def test_a_written_answer_is_given_by_the_widget_at_the_next_question(page: Page
 
 
 def test_what_to_fill_first_leads_with_the_service_centre_and_opens_its_form(page: Page, gateway: str, clerk: str):
-    sign_in(page, gateway, clerk)
+    sign_in(page, gateway, clerk, PASSWORD)
     page.goto(f"{gateway}/admin/fill-first")
     first = page.locator("#fill-first tbody tr").first
     expect(first).to_contain_text("便民服务中心")  # every resident the bot cannot help is sent there
@@ -260,7 +243,7 @@ def test_a_bad_rating_reaches_the_follow_up_list_with_its_conversation(
         with session_factory(stack.kb_url)() as session, session.begin():
             session.execute(sa.delete(HandoverSettings))
 
-    sign_in(page, gateway, clerk)
+    sign_in(page, gateway, clerk, PASSWORD)
     page.goto(f"{gateway}/admin/satisfaction")
     mine = page.locator("#ratings tbody tr", has_text="不满意 Dissatisfied").last
     expect(mine).to_contain_text("对话结束时")
@@ -302,7 +285,7 @@ def test_every_page_fits_its_cards_and_names_entries(browser, gateway: str, cler
     context = browser.new_context(locale="zh-CN", viewport={"width": width, "height": height})
     context.route(lambda url: not url.startswith("http://127.0.0.1:"), lambda route: route.abort())
     page = context.new_page()
-    sign_in(page, gateway, clerk)
+    sign_in(page, gateway, clerk, PASSWORD)
     with session_factory(stack.kb_url)() as session:
         ids = [i for i in session.scalars(sa.select(Entry.id)) if "_" in i]  # one-word ids are ordinary words
         question = session.scalar(
@@ -369,7 +352,7 @@ def test_every_page_fits_its_cards_and_names_entries(browser, gateway: str, cler
         page.click("button[type=submit]")
         expect(page.locator("#login-error")).to_be_visible()
         shoot(page, "admin-login-wrong-password.png", full_page=False)
-        sign_in(page, gateway, f"boss-{clerk}")
+        sign_in(page, gateway, f"boss-{clerk}", PASSWORD)
         page.goto(f"{gateway}/admin/staff-user/list")
         shoot(page, "admin-staff-accounts.png")
     context.close()

@@ -20,9 +20,9 @@ from playwright.sync_api import Page, expect
 
 from kb.build import bump_version
 from kb.db import session_factory
-from kb.edits import restore_revision, retire_entry
-from kb.models import Entry, Fact, Report, ReportSentence, Revision
+from kb.models import Fact, Report, ReportSentence
 from kb.users import create_user
+from tests.e2e.admin_data import entry_revisions, restore_entries
 from tests.e2e.browser import ask, reopen_on
 
 expect.set_options(timeout=30_000)  # the first answers wait for Rasa's model; nothing here asserts a duration
@@ -39,20 +39,10 @@ def clerk(stack) -> Iterator[str]:
     username = f"reports-{uuid.uuid4().hex[:6]}"
     with session_factory(stack.kb_url)() as session, session.begin():
         create_user(session, username, PASSWORD, "editor")
-        mark = session.scalar(sa.select(sa.func.max(Revision.id))) or 0
-        before = {e.id: e.revision for e in session.scalars(sa.select(Entry))}
+        mark, before = entry_revisions(session)
     yield username
     with session_factory(stack.kb_url)() as session, session.begin():
-        for entry in session.scalars(sa.select(Entry)):
-            if entry.id not in before and not entry.retired:
-                retire_entry(session, entry.id, None, "e2e-cleanup")
-            elif entry.id in before and entry.revision != before[entry.id]:
-                first = session.scalar(
-                    sa.select(Revision.id)
-                    .where(Revision.entry_id == entry.id, Revision.id <= mark)
-                    .order_by(Revision.id.desc())
-                )
-                restore_revision(session, first, None, "e2e-cleanup")
+        restore_entries(session, mark, before)
         session.execute(sa.delete(Fact).where(Fact.report_year == int(YEAR)))
         session.execute(sa.delete(ReportSentence).where(ReportSentence.report_year == int(YEAR)))
         session.execute(sa.delete(Report).where(Report.year == int(YEAR)))

@@ -27,7 +27,7 @@ from kb import handover as desk
 from kb.db import session_factory
 from kb.models import Handover, HandoverEvent, HandoverSettings, ResidentMessage, StaffUser
 from kb.users import create_user
-from tests.e2e.browser import open_widget
+from tests.e2e.browser import open_widget, sign_in
 
 expect.set_options(timeout=30_000)  # the first answers wait for Rasa's model; nothing here asserts a duration
 
@@ -71,14 +71,6 @@ def two(browser, gateway) -> Iterator[tuple[Page, Page]]:
         context.close()
 
 
-def sign_in(page: Page, gateway: str, username: str) -> None:
-    page.goto(f"{gateway}/admin/login")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    expect(page.locator("#signed-in-as")).to_contain_text(username)
-
-
 def type_in_widget(page: Page, text: str) -> None:
     page.locator("#zt-input").fill(text)
     page.locator("#zt-input").press("Enter")
@@ -115,7 +107,7 @@ def test_a_resident_and_a_staff_member_talk_through_the_widget_and_the_admin(
 ):
     resident, staff = two
     set_hours(stack.kb_url, "每天 0:00-24:00")  # staff answer at any hour during this test
-    sign_in(staff, gateway, agent)
+    sign_in(staff, gateway, agent, PASSWORD)
     staff.goto(f"{gateway}/admin/handover")
     expect(staff.locator("#handover-queue")).to_contain_text("暂时没有")
 
@@ -204,7 +196,7 @@ def test_outside_office_hours_the_resident_leaves_a_message_and_staff_see_the_nu
     expect(resident.locator(".zt-notice").last).to_contain_text("留言已收到")
     expect(resident.locator(".zt-leave")).to_have_count(0)
 
-    sign_in(staff, gateway, agent)
+    sign_in(staff, gateway, agent, PASSWORD)
     staff.goto(f"{gateway}/admin/handover-messages")
     row = staff.locator("#left-messages tbody tr", has_text="医保报销")
     expect(row).to_contain_text("139****5678")

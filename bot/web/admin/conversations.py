@@ -26,6 +26,14 @@ from kb.models import Feedback
 UNREACHABLE = "对话数据库暂时连不上,请稍后再试。 / The conversation database does not answer: try again later."
 
 
+async def transcript_of(session_id: str) -> tuple[list[Any], str | None]:
+    """A conversation's masked lines from the tracker store, or none and why (the store does not answer)."""
+    try:
+        return await run_in_threadpool(retention.transcript, session_id), None
+    except SQLAlchemyError:
+        return [], UNREACHABLE
+
+
 def _feedback_count(session: Session, session_id: str) -> int:
     return session.scalar(select(func.count(Feedback.id)).where(Feedback.session == session_id)) or 0
 

@@ -23,7 +23,6 @@ from sqladmin import expose
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from sse_starlette.sse import EventSourceResponse
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -31,10 +30,10 @@ from starlette.responses import RedirectResponse, Response
 
 from bot import settings
 from bot.web.admin.base import StaffPage, done, page, read, write
+from bot.web.admin.conversations import transcript_of
 from bot.web.admin.security import can_edit, current_user
 from bot.web.admin.texts import local_time
 from kb import handover as desk
-from kb import retention
 from kb.models import Handover, HandoverEvent, ResidentMessage, StaffUser
 
 STREAM_SECONDS = 300.0
@@ -46,7 +45,6 @@ STATES = {
     "expired": "无人接待,已转留言 Not taken in time",
     "transferred": "已转交 Transferred",
 }
-UNREACHABLE = "对话数据库暂时连不上,请稍后再试。 / The conversation database does not answer: try again later."
 
 
 def _text(form: FormData, name: str) -> str:
@@ -151,12 +149,7 @@ class HandoverView(StaffPage, title="转人工 Live chat", icon="fa-solid fa-hea
         handover = info["handover"]
         if handover_id is not None and handover is None:
             return await page(self, request, "admin/message.html", 404, message="没有这个对话 / No such conversation")
-        lines, unreachable = [], None
-        if handover is not None:
-            try:
-                lines = await run_in_threadpool(retention.transcript, handover.session)
-            except SQLAlchemyError:
-                unreachable = UNREACHABLE
+        lines, unreachable = await transcript_of(handover.session) if handover is not None else ([], None)
         return await page(
             self,
             request,

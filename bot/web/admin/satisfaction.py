@@ -6,21 +6,17 @@ from datetime import datetime, timezone
 from typing import Any
 
 from sqladmin import expose
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
 from bot.web.admin.base import StaffPage, done, page, read, require_editor, write
+from bot.web.admin.conversations import transcript_of
 from bot.web.admin.security import can_edit
 from bot.web.admin.texts import OCCASIONS, SATISFACTION
-from kb import retention
 from kb.models import Satisfaction
 from kb.satisfaction import FOLLOW_UP_DAYS, FollowUpError, due_date, follow_up, local_date, to_follow_up
 from kb.stats import satisfaction_counts, window
-
-UNREACHABLE = "对话数据库暂时连不上,请稍后再试。 / The conversation database does not answer: try again later."
 
 
 def _listing(session: Session, done_ones: bool) -> dict[str, Any]:
@@ -70,11 +66,7 @@ class SatisfactionView(StaffPage, title="满意度回访 Follow-ups", icon="fa-s
         row = await read(self, lambda s: s.get(Satisfaction, rating_id))
         if row is None:
             return await page(self, request, "admin/message.html", 404, message="没有这条评价 / No such rating")
-        lines, unreachable = [], None
-        try:
-            lines = await run_in_threadpool(retention.transcript, row.session)
-        except SQLAlchemyError:
-            unreachable = UNREACHABLE
+        lines, unreachable = await transcript_of(row.session)
         return await page(
             self,
             request,
