@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -27,6 +27,14 @@ def active_entries(session: Session) -> list[dict[str, Any]]:
     )
     titles = {r.year: {"zh": r.title_zh, "en": r.title_en} for r in session.scalars(select(Report))}
     return [_with_meta(entry, titles) for entry in rows]
+
+
+def entries_by_id(session: Session, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """The named entries that are not retired, by id, in the shape of `active_entries`."""
+    rows = session.scalars(
+        select(Entry).where(Entry.id.in_(list(ids)), Entry.retired.is_(False)).options(selectinload(Entry.facts))
+    )
+    return {entry.id: _with_meta(entry) for entry in rows}
 
 
 def _with_meta(entry: Entry, titles: dict[int, dict[str, str]] | None = None) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from bot.web.gateway.guards import address_guard, check_origin, error_response, 
 from bot.web.gateway.i18n import message
 from bot.web.gateway.rasa_client import RasaClient, RasaUnavailable
 from bot.web.gateway.ratelimit import RateLimiter
+from bot.web.gateway.town_page import town_page
 from bot.web.gateway.validation import InputError, check_session, check_text, read_body
 
 logger = logging.getLogger(__name__)
@@ -84,7 +85,8 @@ async def _to_staff(session: str, question: str) -> dict | None:
 
 async def index(request: Request) -> HTMLResponse:
     """The town page with the widget on it."""
-    return templates.TemplateResponse(request, "index.html", {"version": request.app.state.asset_version})
+    shown = await run_in_threadpool(town_page)
+    return templates.TemplateResponse(request, "index.html", {"version": request.app.state.asset_version, **shown})
 
 
 async def health() -> dict[str, str]:
