@@ -89,9 +89,11 @@ def gateway(stack: Stack, embed_origin: str, tmp_path_factory: pytest.TempPathFa
         ZHITANG_KB_DATABASE_URL=stack.kb_url,
         ZHITANG_TRACKER_DATABASE_URL=f"sqlite:///{stack.tracker_db}",
         ZHITANG_ALLOWED_ORIGINS=embed_origin,
-        # The browser tests share one address; the limits themselves are tested in tests/gateway.
+        # The browser tests share one address, and several staff sign in from it within a minute; the limits
+        # themselves are tested in tests/gateway and tests/admin.
         ZHITANG_RATE_LIMIT_SESSION="1000/minute",
         ZHITANG_RATE_LIMIT_ADDRESS="10000/minute",
+        ZHITANG_ADMIN_LOGIN_LIMIT="1000/minute",
     )
     with running(launcher.gateway(port, env, tmp / "gateway.log"), timeout=60):
         yield f"http://127.0.0.1:{port}"
