@@ -57,6 +57,7 @@ class Reply:
     entry_id: str | None = None
     fact_key: str | None = None
     source: dict[str, Any] | None = None
+    more: list[Reply] = field(default_factory=list)  # answers to the message's other questions, said after it
 
 
 def asked_field(question: str) -> str | None:
@@ -383,10 +384,14 @@ def fact_reply(
     others = [f[lang] for f in ranked[1:3]]
     if others:
         lines.append(t("also", lang, facts=" ".join(others)))
-    if fact.get("source") != "staff":
-        lines.append(
-            t("source_line", lang, report=(fact.get("report_title") or {}).get(lang) or report_name(index, lang))
-        )
+    # Every report the lines quote, the leading fact's first: after a later report, "also" may be an earlier one's.
+    titles: list[str] = []
+    for item in ranked[:3]:
+        title = (item.get("report_title") or {}).get(lang) or report_name(index, lang)
+        if item.get("source") != "staff" and title not in titles:
+            titles.append(title)
+    if titles:
+        lines.append(t("source_line", lang, report=("；" if lang == "zh" else "; ").join(titles)))
     return entry_reply(entry, fact, lines, "answer", lang, index)
 
 
@@ -444,6 +449,8 @@ def honest_gap_reply(
     labelled with its year."""
     ranked = ranked_facts(entry, question, prefer)
     fact = ranked[0] if ranked else None
+    if key == "year_unknown" and _has_a_figure_for(entry, values.get("years", "")):
+        key = "year_unknown_part"  # another of its figures has that year: "this figure" has not, not the entry
     lines = [
         t(
             key,
@@ -459,8 +466,18 @@ def honest_gap_reply(
         if others:
             lines.append(t("also", lang, facts=" ".join(others)))
     lines += contact_lines("phone", lang, index, entry["id"])
-    kind = "year_unknown" if key in ("year_unknown", "change_unknown", "place_unknown") else "facet_unknown"
+    kind = (
+        "year_unknown"
+        if key in ("year_unknown", "year_unknown_part", "change_unknown", "place_unknown")
+        else "facet_unknown"
+    )
     return entry_reply(entry, fact, lines, kind, lang, index)
+
+
+def _has_a_figure_for(entry: dict[str, Any], years: str) -> bool:
+    """True when one of the entry's facts has a figure for one of the years (written "2023、2024")."""
+    asked = {int(y) for y in re.findall(r"\d{4}", years)}
+    return any(yearly.year_of(m) in asked for f in entry["facts"] for m in yearly.members(f))
 
 
 def summary_reply(entry: dict[str, Any], lang: str, index: KnowledgeIndex) -> Reply:
@@ -659,17 +676,38 @@ def named_rival(choice: Choice, chosen: str, text: str, index: KnowledgeIndex) -
     return rivals[0] if rivals else None
 
 
-def also_asked(question: Question, first: str, index: KnowledgeIndex, lang: str) -> list[dict[str, str]]:
-    """Buttons for the services the other clauses of the message ask about by name (answered one at a time)."""
-    out: list[dict[str, str]] = []
+def other_questions(question: Question, first: str, index: KnowledgeIndex) -> list[tuple[str, str]]:
+    """The message's other questions about other services, as (clause, entry): a clause that names a service
+    of its own, or that the text alone places clearly ("Two things: how much public health money was given,
+    and how many women were screened?"). At most two; in the order asked."""
+    out: list[tuple[str, str]] = []
     for clause in question.asks:
-        if clause == question.focus:
+        if clause == question.focus or len(out) == 2:
             continue
-        named = [eid for eid, specific in index.named(clause) if specific and eid != first]
-        entry = index.entry(named[0]) if named else None
-        if entry is not None and all(b["payload"] != f"/ask_{entry['id']}" for b in out):
-            out.append({"title": t("also_asked", lang, title=entry["title"][lang]), "payload": f"/ask_{entry['id']}"})
+        named = [eid for eid, specific in index.named(clause) if specific]
+        eid = named[0] if named else clear_winner(choose_entry(clause, index, None, 0.0, [], None))
+        if eid and eid != first and eid not in {e for _, e in out}:
+            out.append((clause, eid))
     return out
+
+
+def also_answered(
+    question: Question, first: str, lang: str, index: KnowledgeIndex, today: date | None
+) -> tuple[list[Reply], list[dict[str, str]]]:
+    """The answers to the message's other questions, and a button for each one that got no answer of its own
+    (a "did you mean" or "not in the KB" for it would only crowd the first answer)."""
+    answers: list[Reply] = []
+    buttons: list[dict[str, str]] = []
+    for clause, eid in other_questions(question, first, index):
+        entry = index.entry(eid)
+        if entry is None:
+            continue
+        reply = answer_about(entry, understand(clause, today), lang, index)
+        if reply.kind in ("answer", "summary", "field", "year_unknown", "facet_unknown", "field_unknown"):
+            answers.append(reply)
+        else:
+            buttons.append({"title": t("also_asked", lang, title=entry["title"][lang]), "payload": f"/ask_{eid}"})
+    return answers, buttons
 
 
 def answer_question(
@@ -721,15 +759,23 @@ def answer_question(
     entry = index.entry(choice.entry_id)
     # The text itself must back the entry, unless the NLU is sure of a short message (it read it whole) ...
     mine, best = choice.evidence.get(choice.entry_id or "", 0.0), max(choice.evidence.values(), default=0.0)
-    supported = not question or mine >= settings.ANSWER_MIN_EVIDENCE and mine >= best - settings.EVIDENCE_MARGIN
+    supported = not question or mine >= settings.ANSWER_MIN_EVIDENCE and mine >= best - settings.EVIDENCE_MARGIN - 1e-9
     nlu_sure = (
         confidence >= settings.NLU_SURE
         and not read.is_long
         and intent == f"ask_{choice.entry_id}"
         and choice.evidence.get(choice.entry_id or "", 0.0) >= max(choice.evidence.values(), default=0.0) - 0.05
     )
+    # A follow-up with no conversation to follow ("how much was paid out in total?" after a "did you mean")
+    # names its subject only if its words point clearly at one service.
+    orphan = (
+        intent == "ask_followup"
+        and confidence >= settings.NLU_SURE
+        and index.entry(topic) is None
+        and not any(specific for _, specific in index.named(about))
+    )
     # ... or the text alone points clearly at one entry (a story the NLU could not read, or read wrong).
-    if not (entry is not None and choice.score >= threshold and (supported or nlu_sure)):
+    if orphan or not (entry is not None and choice.score >= threshold and (supported or nlu_sure)):
         entry = index.entry(clear_winner(choice))
     # A follow-up that names nothing is about the conversation's topic, whatever the NLU read in it alone.
     follow_up = entry is not None and entry["id"] == topic and is_topicless(read.focus, index)
@@ -761,7 +807,8 @@ def answer_question(
             ]
             if able:
                 return did_you_mean([*able[:2], entry["id"]], lang, index)
-        reply.buttons = also_asked(read, entry["id"], index, lang) + reply.buttons
+        reply.more, asked_too = also_answered(read, entry["id"], lang, index, today)
+        reply.buttons = asked_too + reply.buttons
         if read.courtesy:
             thanks = re.match(r"谢|多谢|感谢|thank", read.courtesy, re.I)
             reply.text = t("courtesy_thanks" if thanks else "courtesy_hello", lang) + reply.text

@@ -61,9 +61,11 @@ class KbAction(Action, ABC):
 
     @staticmethod
     def send(dispatcher: CollectingDispatcher, reply: Reply) -> list[dict[str, Any]]:
-        """Utter a reply (source citation as a custom payload) and remember its topic."""
-        custom = {"kind": reply.kind, "entry": reply.entry_id, "source": reply.source}
-        dispatcher.utter_message(text=reply.text, buttons=reply.buttons or None, json_message=custom)
+        """Utter a reply (source citation as a custom payload), then its answers to the message's other
+        questions, and remember the first one's topic."""
+        for said in (reply, *reply.more):
+            custom = {"kind": said.kind, "entry": said.entry_id, "source": said.source}
+            dispatcher.utter_message(text=said.text, buttons=said.buttons or None, json_message=custom)
         if reply.entry_id:
             return [SlotSet("topic", reply.entry_id), SlotSet("fact", reply.fact_key)]
         return []

@@ -141,6 +141,8 @@ _PERSONAL = re.compile(
 _OFF_TOPIC = re.compile(
     r"天气|下雨|下雪|气温|台风|彩票|股票|股市|比分|球赛|电影|菜谱|星座|运势|算命|火车票|高铁票|机票|订酒店|外卖|"
     r"\b(train|plane|air|flight|bus) tickets?\b|\bbook (me )?(a )?(flight|hotel|taxi|table)\b|\btakeaway\b|"
+    r"\b(recommend|know (of )?a good|any good)\b[^?？]{0,30}\b(tutor|teacher|restaurant|hotel|shop)s?\b|"
+    r"推荐.{0,8}(家教|补课老师|饭店|餐厅|酒店|宾馆)|"
     r"\bweather\b|\bforecast\b|\b(rain|snow)(ing|y)?\b|\btemperature\b|\btyphoon\b|\blottery\b|"
     r"\bstock (market|prices?)\b|\bshare prices?\b|\bfootball\b|\bmovies?\b|\brecipes?\b|\bhoroscope\b",
     re.I,
@@ -182,6 +184,13 @@ class Question:
 def size(text: str) -> int:
     """Length as a reader feels it: Chinese characters, plus English words."""
     return len(re.findall(r"[\u3400-\u9fff]", text)) + len(re.findall(r"[A-Za-z]+", text))
+
+
+# A second question joined to the first in one sentence: "how many were screened, and how many disputes …?"
+# (one clause for the rest of the reading; two questions for Question.asks)
+_AND_ASKS = re.compile(
+    r"(?<=[,，;；])\s*(?=(?:and|also|plus)\s+(?:how|what|where|when|which|who|is|are|do|does|did|can|could)\b)", re.I
+)
 
 
 def clauses_of(text: str) -> list[str]:
@@ -301,7 +310,8 @@ def understand(message: str, today: date | None = None) -> Question:
     if first and text[first.end() :].strip():
         courtesy = first.group(0).strip(" ，,。.!！~～")
     scored = [(asks(c), i, c) for i, c in enumerate(clauses)]
-    asking = [c for s, _, c in scored if s > 0]
+    # Every question asked, a second one joined by a comma included ("…, and how many disputes …?").
+    asking = [part.strip() for s, _, c in scored if s > 0 for part in _AND_ASKS.split(c) if asks(part) > 0]
     focus = max(scored, key=lambda item: (item[0], item[1]))[2] if asking else text
     if len(clauses) == 1 or size(text) <= LONG_CLAUSE:
         focus = text[first.end() :].strip() if first and courtesy else text

@@ -284,3 +284,42 @@ def test_two_services_named_and_nothing_certain_between_them_get_did_you_mean(in
     assert reply.kind == kind
     if kind == "did_you_mean":
         assert {b["payload"] for b in reply.buttons[:2]} == {"/ask_service_centre", "/ask_banbucheng_window"}
+
+
+@pytest.mark.parametrize(
+    "text, lang, services",
+    [
+        ("尊老金发了多少？另外矛盾纠纷调解了多少件？", "zh", ["elder_allowance", "dispute_mediation"]),
+        (
+            "Two questions: how many women were screened for breast and cervical cancer, and how many disputes "
+            "were mediated?",
+            "en",
+            ["women_screening", "dispute_mediation"],
+        ),
+    ],
+)
+def test_each_question_of_a_message_about_two_services_is_answered(index, text, lang, services):
+    reply = ask(index, text, lang)
+    said = [reply, *reply.more]
+    assert sorted(r.entry_id for r in said) == sorted(services)
+    assert all(r.kind == "answer" for r in said)
+
+
+def test_a_second_question_the_text_does_not_place_gets_no_answer_of_its_own(index):
+    reply = ask(index, "尊老金发了多少？还有别的吗？")
+    assert reply.entry_id == "elder_allowance" and reply.more == []
+
+
+@pytest.mark.parametrize("topic", ["elder_allowance", "day_care_centres"])
+def test_a_new_question_with_its_own_subject_is_not_held_by_the_previous_topic(index, topic):
+    reply = ask(
+        index, "How many disputes were mediated?", "en", intent="ask_dispute_mediation", confidence=0.98, topic=topic
+    )
+    assert reply.kind == "answer" and reply.entry_id == "dispute_mediation" and "1089" in reply.text
+
+
+def test_a_follow_up_with_no_conversation_to_follow_is_answered_only_when_its_words_are_clear(index):
+    reply = ask(index, "how much was paid out in total?", "en", intent="ask_followup", confidence=0.99)
+    assert reply.kind != "answer"  # paid out: the elder allowance, medical insurance, mediation …
+    clear = ask(index, "and how many disputes were mediated?", "en", intent="ask_followup", confidence=0.99)
+    assert clear.kind == "answer" and clear.entry_id == "dispute_mediation"

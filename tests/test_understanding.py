@@ -58,6 +58,8 @@ FLAGS = ("change", "other_place", "about_bot", "personal", "off_topic")
                 "who won the football",
                 "帮我订一张去上海的高铁票",
                 "Could you book me a train ticket to Suzhou?",
+                "do you know a good maths tutor near here?",
+                "给孩子推荐个好一点的家教",
             ],
         ),
         (

@@ -197,3 +197,29 @@ async def test_the_source_of_an_earlier_years_answer_is_that_years_sentence(
         "2023年支塘镇政府工作报告" in dispatcher.messages[-1]["text"]
         and "1502.6万元" in dispatcher.messages[-1]["text"]
     )
+
+
+@pytest.fixture
+def one_update(kb_url: str) -> str:
+    """The KB with only the elder allowance's amount taken from the made-up later report (as a clerk may do)."""
+    from kb.reports import accept
+
+    with session_factory(kb_url)() as session, session.begin():
+        plan = propose(session, REPORT.read_text(encoding="utf-8"), 2023)
+        update = next(
+            p for p in plan.proposals if p.kind == "update" and p.entry_id == "elder_allowance" and "万元" in p.figure
+        )
+        accept(session, plan, update.id, "wang")
+    return kb_url
+
+
+def test_every_report_an_answer_quotes_is_cited(one_update):
+    reply = ask(one_update, "尊老金发了多少钱")
+    assert "1502.6万元" in reply.text and "21389" in reply.text  # the amount of 2023, the seniors of 2022
+    assert "来源：2023年支塘镇政府工作报告；2022年支塘镇政府工作报告" in reply.text
+
+
+def test_a_year_another_figure_of_the_entry_has_is_not_said_to_be_missing_for_the_entry(one_update):
+    reply = ask(one_update, "2023年尊老金惠及多少老人")
+    first = reply.text.split("\n")[0]
+    assert reply.kind == "year_unknown" and "这个数字没有2023年的" in first and "只有2022年的" in first

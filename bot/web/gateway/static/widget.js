@@ -167,8 +167,8 @@
       counter: "{n}/{max} characters",
       staff: "Town staff",
       staffSaid: "Town staff said:",
-      queued: "Putting you through to town staff: you are number {n} in the queue; the expected wait is about {m} minutes.",
-      queuedAtMost: "Putting you through to town staff: you are number {n} in the queue; the wait is at most {m} minutes.",
+      queued: "Putting you through to town staff: you are number {n} in the queue; the expected wait is about {m} {minutes}.",
+      queuedAtMost: "Putting you through to town staff: you are number {n} in the queue; the wait is at most {m} {minutes}.",
       active: "A member of town staff has joined. Please type your question.",
       cancelQueue: "Leave the queue",
       endChat: "End the chat with staff",
@@ -997,7 +997,10 @@
   function showHandoverBar(status) {
     if (status.state === "waiting") {
       var line = status.wait_measured ? t("queued") : t("queuedAtMost");
-      handoverText.textContent = line.replace("{n}", status.position).replace("{m}", status.wait_minutes);
+      handoverText.textContent = line
+        .replace("{n}", status.position)
+        .replace("{m}", status.wait_minutes)
+        .replace("{minutes}", status.wait_minutes === 1 ? "minute" : "minutes");
       handoverCancel.textContent = t("cancelQueue");
     } else {
       handoverText.textContent = t("active");
