@@ -15,31 +15,41 @@ HERE = Path(__file__).parent
 # questions: written with the bot in mind; holdout: by someone who saw neither the training data nor the KB;
 # residents: the hard kinds (pinyin, dialect, stories, situations, other years, language requests, scope),
 # written from the report alone and scored once before any change made from its failures.
-# residents2, residents3: two more sets of the hard kinds, written blind the same way, each scored once first
+# residents2-4: three more sets of the hard kinds, written blind the same way, each scored once first
 # (their headers give that first run) and kept here so that what they caught stays caught.
-SETS = {name: load(HERE / f"{name}.yml") for name in ("questions", "holdout", "residents", "residents2", "residents3")}
+NAMES = ("questions", "holdout", "residents", "residents2", "residents3", "residents4")
+SETS = {name: load(HERE / f"{name}.yml") for name in NAMES}
 RESULTS = Path(__file__).resolve().parents[2] / "results"
 # Issue 9's target: 95% in each language on every set (measured 2026-12-01: questions zh 100% en 100%,
-# holdout 100% / 98.0%, residents 96.4% / 95.4%), and no reply that states another entry's facts. The two
-# newer sets are not there yet (measured 2026-12-01: residents2 93.0% / 87.5%, residents3 93.4% / 88.7%):
-# their floors sit two points under what they score, so that a regression fails.
+# holdout 100% / 98.0%, residents 96.4% / 95.4%), and no reply that states another entry's facts. The three
+# newer sets are not there yet (measured 2026-12-01: residents2 93.0% / 88.5%, residents3 94.3% / 89.5%,
+# residents4 90.7% / 83.6%): their floors sit about two points under what they score, so that a regression fails.
 MIN_SCORE = {name: {"zh": 0.95, "en": 0.95} for name in SETS} | {
-    "residents2": {"zh": 0.91, "en": 0.85},
-    "residents3": {"zh": 0.91, "en": 0.86},
+    "residents2": {"zh": 0.91, "en": 0.86},
+    "residents3": {"zh": 0.92, "en": 0.87},
+    "residents4": {"zh": 0.88, "en": 0.81},
 }
 # Wrong-entry replies still given (issue 9 stays open for them). The audit fails on any other one, and on
 # any of these that is fixed (so that the list shrinks with the fixes).
 KNOWN_WRONG = {
     "residents2": {
-        # the NLU picks graduates' start-up support; the text leans (not enough) to the job platform
-        "Just finished my master's in Manchester and came back to Zhitang. My parents want me to work locally. "
-        "Is there some local platform that connects you with companies around here?",
         # the service centre named in the story outweighs the need (the 办不成事 window)
         "I went to the service centre three times about my late father's pension paperwork, and each time the "
         "clerk said a document was missing and sent me home. Is there anywhere I can go when the normal counter "
         "just won't get my case done?",
         # registering a WFOE: market registration (chosen) or business opening (the set's label)
         "What documents do I need as a foreigner to register a WFOE in Zhitang?",
+    },
+    "residents4": {
+        # the service centre is named; the freight annual review (the set's label) is what it took on
+        "I own a trucking outfit with six lorries. Which new freight-related services did the Zhitang service "
+        "centre start handling?",
+        # the second question is answered; the first's words ("public health money") place it nowhere clearly
+        "Two things: how much public health money did the town hand down, and how many women had the breast and "
+        "cervical screening?",
+        # as in residents2
+        "went three times to the service centre and still couldn't get my residence permit sorted. is there "
+        "anywhere I can escalate it?",
     },
     "residents3": {
         # 营业执照 is market registration's own name; the set's label is business opening
