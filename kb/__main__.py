@@ -103,6 +103,11 @@ def cmd_report_import(args: argparse.Namespace) -> int:
     create_schema()
     with session_factory()() as session:
         plan = propose(session, text, args.year, title, args.published)
+        if plan.made_up:
+            print(
+                f"WARNING: {args.file} says it is made up or a test fixture: do not accept it for residents",
+                file=sys.stderr,
+            )
         print(describe(plan))
         if args.accept != "updates":
             print("\nnothing changed (accept in the admin, or --accept updates)")

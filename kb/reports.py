@@ -80,6 +80,10 @@ class Proposal:
         return self.sentence[:at], self.figure, self.sentence[at + len(self.figure) :]
 
 
+# How a text says it is not a real report, in its first lines (a test fixture's banner).
+_MADE_UP = re.compile(r"虚构|编造的|测试用|仅供测试|made[- ]up|test fixture|fictional|not a real report", re.I)
+
+
 @dataclass
 class Plan:
     """What a report would change: its metadata and the proposals, updates first."""
@@ -88,6 +92,12 @@ class Plan:
     text: str
     proposals: list[Proposal] = field(default_factory=list)
     sentences: int = 0
+
+    @property
+    def made_up(self) -> bool:
+        """True when the text says at its top that it is invented or a test fixture: staff are warned before
+        its figures are cited to residents as the town's."""
+        return bool(_MADE_UP.search(self.text[:300]))
 
     def of_kind(self, kind: ProposalKind) -> list[Proposal]:
         """The proposals of one kind."""

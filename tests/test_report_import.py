@@ -248,3 +248,12 @@ def test_the_command_line_refuses_a_file_that_is_not_text(kb_url, tmp_path, caps
     binary.write_bytes(b"\xff\xfe\x00\x81")
     assert main(["report-import", str(binary), "--year", str(YEAR)]) == 2
     assert "UTF-8" in capsys.readouterr().err
+
+
+def test_a_made_up_report_is_said_to_be_one_and_a_real_one_is_not(kb_url, capsys):
+    with session_factory(kb_url)() as session:
+        assert propose(session, REPORT.read_text(encoding="utf-8"), YEAR).made_up
+        real = (Path(__file__).resolve().parents[1] / "kb" / "source" / "reports" / "2022.txt").read_text("utf-8")
+        assert not propose(session, real, YEAR).made_up
+    assert main(["report-import", str(REPORT), "--year", str(YEAR)]) == 0
+    assert "made up or a test fixture" in capsys.readouterr().err

@@ -86,3 +86,11 @@ def test_bad_input_gets_a_clear_4xx(signed_in):
         ).status_code
         == 403
     )
+
+
+def test_a_text_that_says_it_is_made_up_is_reviewed_under_a_warning(signed_in):
+    wang = signed_in("wang")
+    text = REPORT.read_text(encoding="utf-8")
+    assert 'id="made-up"' in _review(wang, text).text  # the fixture's first line says it is invented
+    banner_removed = text.split("\n", 1)[1]
+    assert 'id="made-up"' not in _review(wang, banner_removed).text
