@@ -449,8 +449,6 @@ def honest_gap_reply(
     labelled with its year."""
     ranked = ranked_facts(entry, question, prefer)
     fact = ranked[0] if ranked else None
-    if key == "year_unknown" and _has_a_figure_for(entry, values.get("years", "")):
-        key = "year_unknown_part"  # another of its figures has that year: "this figure" has not, not the entry
     lines = [
         t(
             key,
@@ -474,10 +472,9 @@ def honest_gap_reply(
     return entry_reply(entry, fact, lines, kind, lang, index)
 
 
-def _has_a_figure_for(entry: dict[str, Any], years: str) -> bool:
-    """True when one of the entry's facts has a figure for one of the years (written "2023、2024")."""
-    asked = {int(y) for y in re.findall(r"\d{4}", years)}
-    return any(yearly.year_of(m) in asked for f in entry["facts"] for m in yearly.members(f))
+def _has_a_figure_for(entry: dict[str, Any], years: list[int]) -> bool:
+    """True when one of the entry's facts has a figure for one of the years."""
+    return any(yearly.year_of(m) in years for f in entry["facts"] for m in yearly.members(f))
 
 
 def summary_reply(entry: dict[str, Any], lang: str, index: KnowledgeIndex) -> Reply:
@@ -562,7 +559,9 @@ def answer_about(
         return honest_gap_reply(entry, focus, "change_unknown", lang, index, prefer)
     if other_years and not (question.change and comparative):
         years = "、".join(str(y) for y in other_years) if lang == "zh" else ", ".join(str(y) for y in other_years)
-        return honest_gap_reply(entry, focus, "year_unknown", lang, index, prefer, years=years)
+        # Another of the entry's figures has that year: "this figure" has none, not the whole entry.
+        key = "year_unknown_part" if _has_a_figure_for(entry, other_years) else "year_unknown"
+        return honest_gap_reply(entry, focus, key, lang, index, prefer, years=years)
     if question.other_place and not comparative:
         return honest_gap_reply(entry, focus, "place_unknown", lang, index, prefer)
     facet = asked_facet(focus)

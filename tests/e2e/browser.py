@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 PREFIX = "zhitang-assistant:"  # the widget's localStorage keys
 
@@ -57,3 +57,14 @@ def sign_in(page: Page, gateway: str, username: str, password: str) -> None:
     page.fill("#password", password)
     page.click("button[type=submit]")
     expect(page.locator("#signed-in-as")).to_contain_text(username)
+
+
+def local_tab(browser: Browser, **options: Any) -> Page:
+    """A tab in a fresh browser profile (zh-CN unless told) that reaches nothing but 127.0.0.1, with the page's
+    script errors collected in `tab.errors`; close it with `tab.context.close()`."""
+    context = browser.new_context(**{"locale": "zh-CN", **options})
+    context.route(lambda url: not url.startswith("http://127.0.0.1:"), lambda route: route.abort())
+    tab = context.new_page()
+    tab.errors = []  # type: ignore[attr-defined]
+    tab.on("pageerror", lambda err: tab.errors.append(str(err)))  # type: ignore[attr-defined]
+    return tab

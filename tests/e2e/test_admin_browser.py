@@ -17,7 +17,7 @@ from kb.db import session_factory
 from kb.edits import restore_revision
 from kb.models import Entry, Revision
 from kb.users import create_user
-from tests.e2e.browser import ask, reopen_on
+from tests.e2e.browser import ask, local_tab, reopen_on
 
 expect.set_options(timeout=30_000)  # the first answers wait for Rasa's model; nothing here asserts a duration
 
@@ -42,16 +42,12 @@ def editor(stack) -> Iterator[str]:
 @pytest.fixture
 def page(browser, gateway) -> Iterator[Page]:
     """A fresh browser profile that reaches nothing but 127.0.0.1; script and CSP errors are collected."""
-    context = browser.new_context(locale="zh-CN", viewport={"width": 1366, "height": 900})
-    context.route(lambda url: not url.startswith("http://127.0.0.1:"), lambda route: route.abort())
-    tab = context.new_page()
-    tab.errors = []
-    tab.on("pageerror", lambda err: tab.errors.append(str(err)))
+    tab = local_tab(browser, viewport={"width": 1366, "height": 900})
     tab.on(
         "console", lambda msg: msg.type == "error" and "status of 400" not in msg.text and tab.errors.append(msg.text)
     )
     yield tab
-    context.close()
+    tab.context.close()
 
 
 def test_staff_set_office_hours_and_the_bot_answers_with_them(page: Page, gateway: str, editor: str):

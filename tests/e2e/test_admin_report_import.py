@@ -23,7 +23,7 @@ from kb.db import session_factory
 from kb.models import Fact, Report, ReportSentence
 from kb.users import create_user
 from tests.e2e.admin_data import entry_revisions, restore_entries
-from tests.e2e.browser import ask, reopen_on
+from tests.e2e.browser import ask, local_tab, reopen_on
 
 expect.set_options(timeout=30_000)  # the first answers wait for Rasa's model; nothing here asserts a duration
 
@@ -52,13 +52,9 @@ def clerk(stack) -> Iterator[str]:
 @pytest.fixture
 def page(browser, gateway) -> Iterator[Page]:
     """A fresh browser profile at 1366×768 that reaches nothing but 127.0.0.1; script errors collected."""
-    context = browser.new_context(locale="zh-CN", viewport={"width": 1366, "height": 768})
-    context.route(lambda url: not url.startswith("http://127.0.0.1:"), lambda route: route.abort())
-    tab = context.new_page()
-    tab.errors = []
-    tab.on("pageerror", lambda err: tab.errors.append(str(err)))
+    tab = local_tab(browser, viewport={"width": 1366, "height": 768})
     yield tab
-    context.close()
+    tab.context.close()
 
 
 def test_a_clerk_imports_next_years_report_and_the_widget_answers_by_year(page: Page, gateway: str, clerk: str):
