@@ -11,6 +11,7 @@ from datetime import date
 from typing import Any
 
 from actions import years as yearly
+from actions.details import DETAIL_NAMES, asked_detail, gives, strip_detail_words
 from actions.i18n import BUTTONS, FACET_NAMES, FIELD_NAMES, t
 from actions.understanding import Question, figure_value, stated_figures, understand, without_time_and_place
 from bot import settings
@@ -43,7 +44,9 @@ _UNIT_EN = {
 }
 _UNIT_EN_RE = {unit: re.compile(rf"how many (?:\w+ ){{0,2}}(?:{words})\b", re.I) for unit, words in _UNIT_EN.items()}
 # English words that give a follow-up no subject of its own (stemmed, as kb.text.tokens gives them).
-_GENERIC_EN = set("about what and then total figur number ok okay also there more less same gave give got".split())
+_GENERIC_EN = set(
+    "about what and then total figur number ok okay also there more less same gave give got open close start finish readi".split()
+)
 _UNIT_ALIASES = {"位": "人", "名": "人", "钱": "元", "场": "次"}
 
 
@@ -88,11 +91,11 @@ def asked_unit(question: str) -> str | None:
 
 
 def strip_field_words(question: str) -> str:
-    """The question without the words that ask for a field, so the search sees only the topic."""
+    """The question without the words that ask for a field or a detail, so the search sees only the topic."""
     text = normalize(question)
     for pattern in _FIELD_RE.values():
         text = pattern.sub(" ", text)
-    return text
+    return strip_detail_words(text)
 
 
 def is_topicless(question: str, index: KnowledgeIndex | None = None) -> bool:
@@ -477,12 +480,14 @@ def _has_a_figure_for(entry: dict[str, Any], years: list[int]) -> bool:
     return any(yearly.year_of(m) in years for f in entry["facts"] for m in yearly.members(f))
 
 
-def summary_reply(entry: dict[str, Any], lang: str, index: KnowledgeIndex) -> Reply:
-    """What a service is: the entry's summary, then its leading fact with its year."""
-    fact = entry["facts"][0] if entry["facts"] else None
+def summary_reply(entry: dict[str, Any], lang: str, index: KnowledgeIndex, question: str = "") -> Reply:
+    """What a service is: the entry's summary, then its facts with their year, the ones the question's words
+    name first ("小饭店气改电是怎么回事？": the gas-to-electric fact of fire safety)."""
+    facts = ranked_facts(entry, question) if question else entry["facts"]
+    fact = facts[0] if facts else None
     lines = [t("summary", lang, title=entry["title"][lang], summary=entry["summary"][lang])]
     if fact:
-        lines.append(" ".join(fact_text(f, lang, index) for f in entry["facts"][:3]))
+        lines.append(" ".join(fact_text(f, lang, index) for f in facts[:3]))
         if fact.get("source") != "staff":
             lines.append(t("source_line", lang, report=report_name(index, lang)))
     return entry_reply(entry, fact, lines, "summary", lang, index)
@@ -540,7 +545,7 @@ def answer_about(
 
     In order: staff fields asked for; another year, a change over time or another place (the KB has one
     year of one town); a rate or amount the entry has no fact for, or any number when it has no figure at
-    all; "what is it"; a figure the resident assumed that the KB contradicts; else the fact asked for.
+    all; a detail no fact gives (an itemised list, a date, a penalty: actions/details.yml); "what is it"; a figure the resident assumed that the KB contradicts; else the fact asked for.
     `prefer` is the fact the conversation was on, for a follow-up that names none ("2022?").
     """
     focus = question.focus
@@ -568,8 +573,14 @@ def answer_about(
     missing = missing_figure(entry, focus, fact)
     if missing:
         return honest_gap_reply(entry, focus, "facet_unknown", lang, index, facet=FACET_NAMES[missing][lang])
+    detail = asked_detail(focus)
+    if detail and not any(gives(detail, f) for f in entry.get("facts", [])):
+        # "跨村通办第二批清单里具体有哪些事项？": the KB says the list was issued, not what is on it.
+        return honest_gap_reply(
+            entry, focus, "facet_unknown", lang, index, prefer, facet=DETAIL_NAMES[detail.name][lang]
+        )
     if question.what_is and not facet and not asked_unit(focus):
-        return summary_reply(entry, lang, index)
+        return summary_reply(entry, lang, index, focus)
     wrong = premise_fact(question, entry, index)
     if wrong is not None:
         reply = fact_reply(entry, wrong[lang], lang, index)
@@ -644,7 +655,8 @@ def contender(
     ("I graduate in June and want to open a coffee place. Does the town support graduates starting a
     business?": the name "starting a business" points at business opening, the NLU at the graduates' entry.)
     Where the text backs the chosen entry nearly as much as the NLU's, the NLU already decided
-    (EVIDENCE_MARGIN in answer_question), so that is no disagreement. The NLU reads the whole message: its
+    (EVIDENCE_MARGIN in answer_question), so that is no disagreement; where it backs the NLU's entry far less
+    (CONTEST_SHARE), the text decided. A certain NLU (NLU_DECIDES) is followed, not asked about. The NLU reads the whole message: its
     pick counts only when the asking clauses back it too, not just the story before them ("I lost my job …
     does the town help poor families?").
     """
@@ -653,7 +665,8 @@ def contender(
         not nlu
         or nlu == chosen
         or confidence < settings.CONTEST_NLU
-        or choice.evidence.get(nlu, 0.0) < settings.SUGGEST_MIN_EVIDENCE
+        or choice.evidence.get(nlu, 0.0)
+        < max(settings.SUGGEST_MIN_EVIDENCE, settings.CONTEST_SHARE * choice.evidence.get(chosen, 0.0))
     ):
         return None
     asking = read.plainest or " ".join(read.asks) or read.focus
@@ -673,6 +686,14 @@ def named_rival(choice: Choice, chosen: str, text: str, index: KnowledgeIndex) -
     mine = choice.evidence.get(chosen, 0.0)
     rivals = [eid for eid in specific if eid != chosen and choice.evidence.get(eid, 0.0) > mine]
     return rivals[0] if rivals else None
+
+
+def first_of_several(read: Question, index: KnowledgeIndex) -> str | None:
+    """The first asking clause of a message whose questions name different services by their own names, if so."""
+    named = [(clause, {eid for eid, own in index.named(clause) if own}) for clause in read.asks]
+    named = [(clause, eids) for clause, eids in named if eids]
+    services = {eid for _, eids in named for eid in eids}
+    return named[0][0] if len(named) > 1 and len(services) > 1 else None
 
 
 def other_questions(question: Question, first: str, index: KnowledgeIndex) -> list[tuple[str, str]]:
@@ -753,17 +774,31 @@ def answer_question(
     # "An official is pocketing money. Where can I report this?": the clause that asks names nothing, the
     # clause before it names the need, so the entry is chosen from the whole message.
     about = read.text if len(read.clauses) > 1 and not story and is_topicless(focus, index) else focus
+    first = first_of_several(read, index) if not story else None
+    if first:
+        # "两癌筛查做了多少人？心脑血管筛查又做了多少人？": the first question is answered here, the others after
+        # it (also_answered), rather than one service weighed against the other.
+        about = asked = first
+        read = replace(read, focus=first)
     choice = choose_entry(about, index, intent, confidence, ranking, topic, context, nlu_weight, story)
     threshold = settings.ANSWER_MIN_SCORE_LOW_NLU if low_confidence else settings.ANSWER_MIN_SCORE
     entry = index.entry(choice.entry_id)
     # The text itself must back the entry, unless the NLU is sure of a short message (it read it whole) ...
     mine, best = choice.evidence.get(choice.entry_id or "", 0.0), max(choice.evidence.values(), default=0.0)
-    supported = not question or mine >= settings.ANSWER_MIN_EVIDENCE and mine >= best - settings.EVIDENCE_MARGIN - 1e-9
+    # (a name several entries share, "medical insurance", names the family: it backs none of them on its own)
+    own = mine - choice.shared.get(choice.entry_id or "", 0.0)
+    supported = not question or own >= settings.ANSWER_MIN_EVIDENCE and mine >= best - settings.EVIDENCE_MARGIN - 1e-9
     nlu_sure = (
         confidence >= settings.NLU_SURE
         and not read.is_long
         and intent == f"ask_{choice.entry_id}"
         and choice.evidence.get(choice.entry_id or "", 0.0) >= max(choice.evidence.values(), default=0.0) - 0.05
+    ) or (
+        # a certain NLU whose entry the text backs too, if less than another ("How much public health money
+        # did the town hand out?": "hand out" also fits other entries' words)
+        confidence >= settings.NLU_DECIDES
+        and intent == f"ask_{choice.entry_id}"
+        and mine >= max(settings.SUGGEST_MIN_EVIDENCE, settings.CONTEST_SHARE * best)
     )
     # A follow-up with no conversation to follow ("how much was paid out in total?" after a "did you mean")
     # names its subject only if its words point clearly at one service.
@@ -778,12 +813,14 @@ def answer_question(
         entry = index.entry(clear_winner(choice))
     # A follow-up that names nothing is about the conversation's topic, whatever the NLU read in it alone.
     follow_up = entry is not None and entry["id"] == topic and is_topicless(read.focus, index)
-    rival = None
+    rival, certain = None, False
     if entry is not None and question and not follow_up:
         certain = intent == f"ask_{entry['id']}" and confidence >= settings.NLU_CERTAIN
         rival = contender(choice, entry["id"], intent, confidence, read, index) or (
             None if certain else named_rival(choice, entry["id"], about, index)
         )
+    if entry is not None and rival and intent == f"ask_{rival}" and confidence >= settings.NLU_DECIDES:
+        entry, rival, certain = index.entry(rival), None, True  # the NLU is certain, the asking words back it
     if entry is not None and rival:
         return did_you_mean([entry["id"], rival], lang, index)
     if entry is not None:

@@ -7,7 +7,16 @@ from typing import Any
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.answering import Reply, answer_question, asked_fields, is_topicless, names_a_service, report_name
+from actions.answering import (
+    Reply,
+    answer_question,
+    asked_facet,
+    asked_fields,
+    asked_unit,
+    is_topicless,
+    names_a_service,
+    report_name,
+)
 from actions.base import KbAction, SQLAlchemyError
 from actions.i18n import t
 from actions.understanding import asks, courtesy_rest, understand
@@ -59,7 +68,9 @@ class AnswerAction(KbAction):
         if question.startswith("/"):
             question = ""  # a button: the intent says it all
         rest = without_language_request(question)
-        if requested_language(question) and (is_topicless(rest, index) or not names_a_service(rest, index)):
+        if requested_language(question) and asks_its_own(rest, index):
+            question = rest  # "answer in Chinese pls: how many disputes were mediated?", "用中文说一下总共有几处"
+        elif requested_language(question) and (is_topicless(rest, index) or not names_a_service(rest, index)):
             previous = previous_user_message(tracker)
             if previous is None and is_topicless(rest, index):
                 return Reply(text=t("language_switched", lang), kind="language")
@@ -166,3 +177,11 @@ class ActionShowSource(AnswerAction):
         else:
             text = t("source_line", lang, report=report_name(index, lang))
         return Reply(text=text, kind="source")
+
+
+def asks_its_own(rest: str, index: KnowledgeIndex) -> bool:
+    """True when the words beside a request for a language ask a question of their own: they name a service, or
+    ask for a figure or a detail ("用中文说一下总共有几处"), rather than only asking to repeat ("英文说一下")."""
+    if asks(rest) <= 0:
+        return False
+    return names_a_service(rest, index) or bool(asked_facet(rest) or asked_unit(rest) or asked_fields(rest))

@@ -134,7 +134,12 @@ _PERSONAL = re.compile(
     r"processed|received)\b|\bmy (balance|account|records?|personal (data|information|record))\b|"
     r"\bmy(?: [\w'-]+){1,3} (balance|account)\b|\b(status|progress) of my\b|\b(left|remaining) (in|on) my\b|"
     r"\bmy (id|identity card|id card|passport|social security) (number|no\.?) is\b|我的身份证号(码)?是|"
-    r"\bam i (on|in) the list\b|\b(check|look) (it |that |this )?(up )?for me\b",
+    r"\bam i (on|in) the list\b|\b(check|look) (it |that |this )?(up )?for me\b|"
+    # other people's personal data: the bot has none to give
+    r"\b(names?|id (card )?numbers?|identity (card )?numbers?|phone numbers|addresses)\b[^?？]{0,20}\b(of|for) "
+    r"(everyone|everybody|all|each|the people|those|people)\b|\blist (of )?(all )?(the )?(names|people) (of|who)\b|"
+    r"(别人|他们|领了?的人|所有人|每个人)的?(身份证|手机号|电话号码|住址|名字|姓名)|谁(领|拿)了.{0,6}(名字|姓名)|"
+    r"(名字|姓名)和身份证",
     re.I,
 )
 # Topics no town service covers (weather, lottery, shares …): a statement of scope, never "did you mean".

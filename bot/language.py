@@ -31,13 +31,13 @@ _LATIN = re.compile(r"[a-z]")
 _REQUESTS = {
     "en": re.compile(
         r"(?:in|into|to) english\b|english,? (?:please|pls|plz)|(?:please|can you|could you) speak english|switch to english"
-        r"|(?:用|说|讲|换成|切换到|改成|改用|翻译成)\s*(?:英文|英语)|(?:英文|英语)\s*(?:说|讲|回答|回复|版)"
+        r"|(?:用|说|讲|换成|切换到|改成|改用|翻译成)\s*(?:英文|英语)|(?:英文|英语)\s*(?:再|重新|给我|帮我)?\s*(?:说|讲|回答|回复|版|翻译|来一遍)"
         r"|\b(?:in|answer|reply|respond)\s*(?:英文|英语)"
     ),
     "zh": re.compile(
         r"(?:in|into|to) (?:chinese|mandarin)\b|(?:chinese|mandarin),? please|(?:please|can you|could you) speak (?:chinese|mandarin)"
         r"|switch to (?:chinese|mandarin)|(?:用|说|讲|换成|切换到|改成|改用|翻译成)\s*(?:中文|汉语|普通话)"
-        r"|(?:中文|汉语|普通话)\s*(?:说|讲|回答|回复|版)|\b(?:in|answer|reply|respond)\s*(?:中文|汉语|普通话)"
+        r"|(?:中文|汉语|普通话)\s*(?:再|重新|给我|帮我)?\s*(?:说|讲|回答|回复|版|翻译|来一遍)|\b(?:in|answer|reply|respond)\s*(?:中文|汉语|普通话)"
     ),
 }
 

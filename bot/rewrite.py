@@ -98,7 +98,7 @@ class Rewriter:
             text = _LATIN_RUN.sub(lambda m: self._pinyin_run(m.group(0), whole_pinyin), text)
         added: set[str] = set()
         for pattern, target in self._english:
-            if target not in added and pattern.search(text):
+            if target not in added and f"({target})" not in text and pattern.search(text):  # once: idempotent
                 text = pattern.sub(_with_term(target), text, count=1)
                 added.add(target)
         return text

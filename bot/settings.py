@@ -29,6 +29,8 @@ NEW_NAMES = frozenset(
         "SUGGEST_MIN_EVIDENCE",
         "EVIDENCE_MARGIN",
         "CONTEST_NLU",
+        "CONTEST_SHARE",
+        "NLU_DECIDES",
         "NLU_CERTAIN",
         "RIVAL_SHARE",
         "RASA_TOKEN",  # unprefixed, it is the Rasa chart's HTTP-API token: never read here
@@ -117,6 +119,12 @@ CLEAR_MARGIN = float(env("CLEAR_MARGIN", "1.6"))
 # An answer is withheld ("did you mean") when the NLU gives another entry at least this confidence and the
 # text backs that entry too: the NLU and the text disagree (actions.answering.contenders).
 CONTEST_NLU = float(env("CONTEST_NLU", "0.5"))
+# ... when the text backs the NLU's entry at least this share as much as its own pick (less is no backing:
+# "医保报效了多少人次" backs enrolment by the word 医保 alone).
+CONTEST_SHARE = float(env("CONTEST_SHARE", "0.3"))
+# ... and from this NLU confidence on, with that backing, the NLU decides instead of asking: it read the whole
+# message, the text's pick came from an incidental word ("my husband's factory job" in a question about school).
+NLU_DECIDES = float(env("NLU_DECIDES", "0.97"))
 # An entry that lacks the figure asked for yields to a runner-up that has it, when the text backs the runner-up
 # at least this share as much as the entry's own (not shared) names and words ("how much did 医保 pay out").
 RIVAL_SHARE = float(env("RIVAL_SHARE", "0.6"))

@@ -52,6 +52,8 @@ def test_without_names_chinese_characters_are_weighed_against_english_words():
         ("说普通话", "zh"),
         ("Answer in 中文 please - how many lectures?", "zh"),
         ("reply in 英文", "en"),
+        ("英文再讲一遍", "en"),
+        ("中文再说一遍", "zh"),
         ("英文名字叫什么", None),  # names a language, asks for nothing
         ("I speak Chinese and English", None),
     ],

@@ -128,6 +128,11 @@ def test_a_staff_alias_is_found_in_pinyin_at_once(entries):
     [
         ("we fell out with the neighbours", "we fell out (dispute) with the neighbours"),
         ("I lost my job", "I lost my job (find a job)"),
+        ("the town pays old people some money", "the town pays old people (elder allowance) some money"),
+        (
+            "went three times and still can't get it sorted",
+            "went three times and still (can't get it done) can't get it sorted",
+        ),
         ("the poor air quality", "the poor air quality"),  # only the listed everyday words, whole
         ("my landlord", "my landlord"),
     ],

@@ -4,6 +4,7 @@ cache of repeated texts, and the language of each message as the `language` enti
 from __future__ import annotations
 
 import copy
+import hashlib
 import re
 import unicodedata
 from collections import OrderedDict
@@ -58,6 +59,21 @@ class ZhitangTokenizer(JiebaTokenizer):
     def __init__(self, config: dict[str, Any], model_storage: ModelStorage, resource: Resource) -> None:
         super().__init__(config, model_storage, resource)
         self.rewriter = Rewriter()
+
+    @classmethod
+    def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
+        """The contents of jieba's user dictionaries and of the rewrite tables. Rasa fingerprints a component by
+        its config and inputs only, so without this a change to the lexicon or to the KB's names alone would
+        restore the old tokenizer from Rasa's training cache, and the new model would keep the old tables."""
+        digest = hashlib.sha256()
+        folder = config.get("dictionary_path")
+        files = sorted(p for p in Path(folder).glob("*") if p.is_file()) if folder and Path(folder).is_dir() else []
+        lexicon = config.get("lexicon_path")
+        if lexicon and Path(lexicon).is_file():
+            files.append(Path(lexicon))
+        for path in files:
+            digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+        return digest.hexdigest()
 
     @classmethod
     def create(

@@ -141,3 +141,24 @@ def test_residents_words_are_rewritten_before_tokenizing_and_kept_in_the_model(t
     words, text = tokens_of(loaded, "zunlaojin fa le duoshao")
     assert text == "尊老金发了多少" and "尊老金" in words
     assert tokens_of(loaded, "阿有尊老金伐")[1] == "有没有尊老金吗"
+
+
+def test_a_lexicon_or_dictionary_change_alone_changes_the_tokenizers_fingerprint(tmp_path):
+    """Rasa fingerprints a component by its config and inputs: without the files' contents in the fingerprint,
+    retraining after a lexicon edit would restore the old tokenizer (and its old tables) from Rasa's cache."""
+    from rasa.engine.graph import GraphComponent
+
+    userdict = tmp_path / "dict"
+    userdict.mkdir()
+    (userdict / "userdict.txt").write_text("跨村通办 2000 nz\n", encoding="utf-8")
+    lexicon = tmp_path / "lexicon.json"
+    lexicon.write_text('{"colloquial": []}', encoding="utf-8")
+    config = {**ZhitangTokenizer.get_default_config(), "dictionary_path": str(userdict), "lexicon_path": str(lexicon)}
+    assert GraphComponent.fingerprint_addon.__func__(ZhitangTokenizer, config) is None  # Rasa's own: nothing
+    before = ZhitangTokenizer.fingerprint_addon(config)
+    assert ZhitangTokenizer.fingerprint_addon(config) == before  # stable
+    lexicon.write_text('{"colloquial": [{"from": "阿有", "to": "有没有"}]}', encoding="utf-8")
+    after_lexicon = ZhitangTokenizer.fingerprint_addon(config)
+    (userdict / "userdict.txt").write_text("跨村通办 2000 nz\n畅通办 2000 nz\n", encoding="utf-8")
+    after_dictionary = ZhitangTokenizer.fingerprint_addon(config)
+    assert len({before, after_lexicon, after_dictionary}) == 3
