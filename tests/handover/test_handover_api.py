@@ -6,6 +6,7 @@ goes with the conversation."""
 from __future__ import annotations
 
 import json
+import re
 import threading
 from datetime import timedelta
 
@@ -14,7 +15,7 @@ import sqlalchemy as sa
 from kb import handover as desk
 from kb import retention
 from kb.db import session_factory
-from kb.models import Handover, HandoverEvent, ResidentMessage
+from kb.models import Handover, HandoverEvent, ResidentMessage, StaffUser
 from tests.handover.conftest import ASK_FOR_PERSON
 
 SESSION = "resident-0001-abcd"
@@ -253,3 +254,20 @@ def test_a_waiting_resident_moves_up_the_queue_and_the_wait_is_measured_from_tak
     _, status = poll(second, 0)
     assert status["position"] == 1
     assert status["wait_measured"] is True and 1 <= status["wait_minutes"] <= 10
+
+
+def test_with_no_other_staff_account_the_transfer_control_is_disabled_with_the_reason_not_an_empty_list(
+    resident, staff, kb_url
+):
+    handover_id = say(resident, ASK_FOR_PERSON)["handover"]["id"]
+    wang = staff("wang")
+    wang.post(f"/admin/handover/{handover_id}/take", token_from="/admin/handover")
+    page = wang.get(f"/admin/handover?id={handover_id}").text
+    assert '<option value="zhao">' in page and '<option value="wang">' not in page  # never oneself
+    with session_factory(kb_url)() as session, session.begin():
+        for account in session.scalars(sa.select(StaffUser).where(StaffUser.username.in_(("zhao", "boss")))):
+            account.active = False  # wang is the only editor or admin left
+    page = wang.get(f"/admin/handover?id={handover_id}").text
+    assert 'id="transfer-to"' not in page and "<option" not in page
+    assert re.search(r'<button type="button"[^>]*id="transfer" disabled', page)
+    assert "没有其他可转交的工作人员账号" in page and "No other staff account" in page
