@@ -18,7 +18,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
-from actions.answering import staff_value
+from actions.answering import staff_value, typed_staff_value
 from actions.base import KbAction
 from actions.i18n import FIELD_NAMES, t, week_text
 from bot.office_hours import TOWN_TIME, is_open_now, mentions_holidays, opening_hours, town_now
@@ -63,8 +63,8 @@ def handoff_lines(centre: dict[str, Any] | None, lang: str, now: datetime) -> li
             else ", ".join(names[:-1]) + (" and " if len(names) > 1 else "") + names[-1]
         )
         lines.append(t("handoff_missing", lang, fields=joined))
-    if "hours" in filled:
-        lines.append(open_now_line(filled["hours"], now, lang))
+    if "hours" in filled and centre:
+        lines.append(open_now_line(typed_staff_value(centre, "hours", lang) or "", now, lang))
     return lines
 
 

@@ -284,3 +284,12 @@ def test_with_no_other_staff_account_the_transfer_control_is_disabled_with_the_r
     assert 'id="transfer-to"' not in page and "<option" not in page
     assert re.search(r'<button type="button"[^>]*id="transfer" disabled', page)
     assert "没有其他可转交的工作人员账号" in page and "No other staff account" in page
+
+
+def test_the_staff_page_of_a_message_says_in_both_languages_who_agreed_to_the_call_back(resident, staff):
+    body = {"session": SESSION, "lang": "en", "text": "Please call me back", "phone": "13812345678", "consent": True}
+    left = resident.post("/api/handover/message", json=body)
+    item = staff("wang").get(f"/admin/handover-messages/{left.json()['id']}").text
+    consent = re.search(r'<span class="help" id="consent">([^<]*)</span>', item)
+    assert consent, "no consent line"
+    assert consent.group(1).startswith("居民于 ") and "The resident agreed to a call back" in consent.group(1)
