@@ -248,17 +248,19 @@ def handover_numbers(session: Session, now: datetime | None = None) -> HandoverN
     _, days, _ = window(now, 1)
     town = ZoneInfo(settings.ADMIN_TIMEZONE)
     midnight = datetime(days[0].year, days[0].month, days[0].day, tzinfo=town).astimezone(timezone.utc)
-    states = dict(
-        session.execute(
-            sa.select(Handover.state, sa.func.count(Handover.id))
-            .where(Handover.state.in_(("waiting", "active")))
-            .group_by(Handover.state)
-        ).all()
-    )
+    rows = session.execute(
+        sa.select(Handover.state, sa.func.count(Handover.id))
+        .where(Handover.state.in_(("waiting", "active")))
+        .group_by(Handover.state)
+    ).all()
+    states: dict[str, int] = {state: n for state, n in rows}
     taken = session.scalar(sa.select(sa.func.count(Handover.id)).where(Handover.taken_at >= midnight))
     left = session.scalar(sa.select(sa.func.count(ResidentMessage.id)).where(ResidentMessage.done_at.is_(None)))
     return HandoverNumbers(
-        waiting=states.get("waiting", 0), active=states.get("active", 0), taken_today=taken or 0, messages_left=left or 0
+        waiting=states.get("waiting", 0),
+        active=states.get("active", 0),
+        taken_today=taken or 0,
+        messages_left=left or 0,
     )
 
 

@@ -57,9 +57,12 @@ def test_the_start_page_counts_waiting_taken_and_left_conversations_from_the_kb(
         left = resident.post("/api/handover/message", json={"session": "resident-0004-dash", "text": text})
         assert left.status_code == 201
         if done:
-            assert wang.post(
-                f"/admin/handover-messages/{left.json()['id']}", token_from="/admin/handover-messages"
-            ).status_code == 303
+            assert (
+                wang.post(
+                    f"/admin/handover-messages/{left.json()['id']}", token_from="/admin/handover-messages"
+                ).status_code
+                == 303
+            )
 
     page = staff("li").get("/admin/").text  # a viewer sees the numbers too
     shown = {name: stat(page, name) for name in ("waiting", "active", "taken-today", "messages-left")}

@@ -44,7 +44,9 @@ def upgrade() -> None:
         week = opening_hours(typed)
         weekly, note = (to_json(week), None) if week is not None else ({}, typed)
         update = sa.text(f"UPDATE {TABLE} SET weekly_hours = :weekly, hours_note = :note WHERE id = :id")
-        bind.execute(update.bindparams(sa.bindparam("weekly", type_=sa.JSON())), {"weekly": weekly, "note": note, "id": row_id})
+        bind.execute(
+            update.bindparams(sa.bindparam("weekly", type_=sa.JSON())), {"weekly": weekly, "note": note, "id": row_id}
+        )
     with op.batch_alter_table(TABLE) as batch:
         batch.drop_column("office_hours")
 
@@ -53,7 +55,9 @@ def _typed(weekly: object) -> str:
     """Structured hours as a text bot/office_hours.opening_hours reads back."""
     week = from_json(json.loads(weekly) if isinstance(weekly, str) else weekly)
     return ", ".join(
-        f"{DAYS[days[0]]}" + (f"-{DAYS[days[-1]]}" if len(days) > 1 else "") + " "
+        f"{DAYS[days[0]]}"
+        + (f"-{DAYS[days[-1]]}" if len(days) > 1 else "")
+        + " "
         + ", ".join(f"{clock(opens)}-{clock(closes)}" for opens, closes in ranges)
         for days, ranges in runs(week)
     )
@@ -67,7 +71,9 @@ def downgrade() -> None:
     for row_id, weekly, note in bind.execute(sa.text(f"SELECT id, weekly_hours, hours_note FROM {TABLE}")).all():
         typed = (_typed(weekly) if weekly is not None else "") or note
         if typed:
-            bind.execute(sa.text(f"UPDATE {TABLE} SET office_hours = :typed WHERE id = :id"), {"typed": typed, "id": row_id})
+            bind.execute(
+                sa.text(f"UPDATE {TABLE} SET office_hours = :typed WHERE id = :id"), {"typed": typed, "id": row_id}
+            )
     with op.batch_alter_table(TABLE) as batch:
         batch.drop_column("hours_note")
         batch.drop_column("weekly_hours")
