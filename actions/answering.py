@@ -12,15 +12,19 @@ from typing import Any
 
 from actions import years as yearly
 from actions.details import DETAIL_NAMES, asked_detail, gives, strip_detail_words
-from actions.i18n import BUTTONS, FACET_NAMES, FIELD_NAMES, t
+from actions.i18n import BUTTONS, FACET_NAMES, FIELD_NAMES, t, week_text
 from actions.understanding import Question, figure_value, stated_figures, understand, without_time_and_place
 from bot import settings
+from bot.office_hours import mentions_holidays, opening_hours
 from kb.search import KnowledgeIndex
 from kb.shape import ASKED_ORDER, staff_field
 from kb.text import has_cjk, normalize, tokens
 
 # Words that ask for a staff-only field rather than a figure (defined with the fields, in kb.shape).
 _FIELD_RE = {name: re.compile(staff_field(name).asks, re.I) for name in ASKED_ORDER}
+# A staff text in English (two words of letters), once web links and e-mail addresses are left out.
+_ENGLISH_WORDS = re.compile(r"[A-Za-z]{2,}[\s,.;:]+[A-Za-z]{2,}")
+_LINK = re.compile(r"\S+://\S+|www\.\S+|\S+@\S+")
 
 FACETS = {
     "amount": r"多少钱|金额|钱|资金|经费|补贴|款|万元|花了|花费|投入|出资|实付|how much|amount|money|cost|spent|paid|pay|fund|yuan|rmb",
@@ -315,12 +319,34 @@ def buttons_for(entry: dict[str, Any], lang: str, index: KnowledgeIndex) -> list
     return buttons
 
 
-def staff_value(entry: dict[str, Any], name: str, lang: str) -> str | None:
-    """A staff-only field in the language asked, falling back to the other language; None when empty."""
+def typed_staff_value(entry: dict[str, Any], name: str, lang: str) -> str | None:
+    """A staff-only field as staff typed it, in the language asked, else the other language's; None when empty."""
     value = (entry.get("staff") or {}).get(name) or {}
     other = "en" if lang == "zh" else "zh"
     text = value.get(lang) or value.get(other)
     return text.strip() if text and text.strip() else None
+
+
+def staff_value(entry: dict[str, Any], name: str, lang: str) -> str | None:
+    """A staff-only field as a reply in `lang` says it; None when empty. Staff filled only the other language:
+    opening hours the office-hours reader understands completely (and that say nothing of holidays, which it
+    cannot carry over) are said from their days and times in `lang`; any other text in the other language is
+    given as written, labelled so, never as if it were a translation."""
+    own = ((entry.get("staff") or {}).get(name) or {}).get(lang)
+    text = typed_staff_value(entry, name, lang)
+    if text is None or (own and own.strip()):
+        return text
+    if name == "hours" and not mentions_holidays(text) and (week := opening_hours(text)):
+        return week_text(week, lang)
+    return t("as_written", lang, text=text) if in_other_language(text, lang) else text
+
+
+def in_other_language(text: str, lang: str) -> bool:
+    """Whether a text is in the other language than `lang`: Chinese characters for an English reply, English
+    words for a Chinese one (numbers, web links and e-mail addresses belong to neither)."""
+    if lang == "en":
+        return has_cjk(text)
+    return bool(_ENGLISH_WORDS.search(_LINK.sub(" ", text)))
 
 
 def staff_field_reply(entry: dict[str, Any], wanted: str, value: str, lang: str, index: KnowledgeIndex) -> Reply:

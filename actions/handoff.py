@@ -18,9 +18,9 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
-from actions.answering import staff_value
+from actions.answering import staff_value, typed_staff_value
 from actions.base import KbAction
-from actions.i18n import FIELD_NAMES, t
+from actions.i18n import FIELD_NAMES, t, week_text
 from bot.office_hours import TOWN_TIME, is_open_now, mentions_holidays, opening_hours, town_now
 from kb.db import session_factory
 from kb.handover import Hours, current_hours, staff_available
@@ -63,8 +63,8 @@ def handoff_lines(centre: dict[str, Any] | None, lang: str, now: datetime) -> li
             else ", ".join(names[:-1]) + (" and " if len(names) > 1 else "") + names[-1]
         )
         lines.append(t("handoff_missing", lang, fields=joined))
-    if "hours" in filled:
-        lines.append(open_now_line(filled["hours"], now, lang))
+    if "hours" in filled and centre:
+        lines.append(open_now_line(typed_staff_value(centre, "hours", lang) or "", now, lang))
     return lines
 
 
@@ -112,5 +112,6 @@ def live_lines(hours: Hours, centre: dict[str, Any] | None, lang: str, now: date
     if live:
         return [t("handover_queue", lang)]
     holiday = now.date() in hours.holidays
-    first = t("handover_holiday", lang) if holiday else t("handover_closed", lang, hours=hours.office_hours)
-    return [first, *handoff_lines(centre, lang, now)]
+    first = t("handover_holiday", lang) if holiday else t("handover_closed", lang, hours=week_text(hours.week, lang))
+    note = [t("handover_hours_note", lang, note=hours.note)] if hours.note else []
+    return [first, *note, *handoff_lines(centre, lang, now)]

@@ -1,14 +1,21 @@
 """Office hours as staff type them ("周一至周五 8:30-12:00，13:30-17:00；周六休息"), read into weekly hours, and the
 town's clock. Shared by the action server (whether the service centre is open, whether a person can take a
-conversation now) and the staff admin (refusing hours it could not read). Standard library only."""
+conversation now) and the staff admin (refusing hours it could not read). Standard library only.
+
+Weekly hours are kept structured (`Week`: weekday -> time ranges; stored as JSON by `to_json`), never as the text
+staff typed, so that a reply can say them in the resident's language (`runs` groups the days for that;
+actions/i18n.py words them from actions/texts.yml)."""
 
 from __future__ import annotations
 
 import re
 from datetime import datetime, time
+from typing import Any
 from zoneinfo import ZoneInfo
 
 TOWN_TIME = ZoneInfo("Asia/Shanghai")  # the town's clock, whatever the server's
+Week = dict[int, list[tuple[time, time]]]  # weekday (0 = Monday) -> [(opens, closes)]; a missing day is closed
+END_OF_DAY = time(23, 59, 59)  # "24:00"
 
 # ---------- reading office hours as staff type them ("周一至周五 8:30-12:00，13:30-17:00；周六休息") ----------
 _DAY = (
@@ -77,7 +84,7 @@ def _clock(text: str) -> tuple[time, bool] | None:
         return None  # a bare number ("1-5") is not a time
     if hour > 24 or minute > 59:
         return None
-    return (time(23, 59, 59) if hour == 24 else time(hour, minute)), marked
+    return (END_OF_DAY if hour == 24 else time(hour, minute)), marked
 
 
 def _range(token: str) -> tuple[time, time] | None:
@@ -93,13 +100,13 @@ def _range(token: str) -> tuple[time, time] | None:
     return (opens, closes) if closes > opens else None
 
 
-def opening_hours(text: str) -> dict[int, list[tuple[time, time]]] | None:
+def opening_hours(text: str) -> Week | None:
     """The weekly opening hours in a staff-written text: weekday (0 = Monday) -> [(opens, closes)]; a weekday
     missing from the result is closed. None when any part of the text cannot be read (seasons, "by
     appointment", times without days): then nobody can say whether the centre is open, and the bot does not guess."""
     text = text.replace("：", ":").replace("～", "~").replace("－", "-").replace("—", "-").replace("–", "-")
     text = text.translate({ord(c): ord("0") + i for i, c in enumerate("０１２３４５６７８９")})
-    week: dict[int, list[tuple[time, time]]] = {}
+    week: Week = {}
     current: list[int] = []  # the days the next times belong to
     after_days = False  # the last token read named days (a list such as 周六、周日 goes on)
     seen_time = False
@@ -132,14 +139,73 @@ def opening_hours(text: str) -> dict[int, list[tuple[time, time]]] | None:
     return week
 
 
+# ---------- weekly hours kept structured ----------
+
+
+def clock(moment: time) -> str:
+    """A time of day as the town writes it: 8:30, 13:00, 24:00 for the end of the day."""
+    return "24:00" if moment == END_OF_DAY else f"{moment.hour}:{moment.minute:02d}"
+
+
+def _parse_clock(text: str) -> time:
+    if text == "24:00":
+        return END_OF_DAY
+    hour, minute = text.split(":")
+    return time(int(hour), int(minute))
+
+
+def to_json(week: Week) -> dict[str, list[list[str]]]:
+    """Weekly hours as stored: {"mon": [["8:30", "12:00"], ...], ...}, open days only, ranges in order."""
+    return {
+        _EN_DAYS[day]: [[clock(opens), clock(closes)] for opens, closes in sorted(week[day])]
+        for day in sorted(week)
+        if week[day]
+    }
+
+
+def from_json(data: Any) -> Week:
+    """Weekly hours stored by `to_json`; ValueError when the data is not in that shape (or a range is empty)."""
+    if not isinstance(data, dict):
+        raise ValueError("weekly hours: expected a mapping of weekdays to time ranges")
+    week: Week = {}
+    for name, ranges in data.items():
+        if name not in _EN_DAYS or not isinstance(ranges, list):
+            raise ValueError(f"weekly hours: not a weekday or not a list of ranges: {name}")
+        for pair in ranges:
+            if not isinstance(pair, list) or len(pair) != 2 or not all(isinstance(v, str) for v in pair):
+                raise ValueError(f"weekly hours: not a [opens, closes] pair: {pair}")
+            opens, closes = _parse_clock(pair[0]), _parse_clock(pair[1])
+            if closes <= opens:
+                raise ValueError(f"weekly hours: closes before it opens: {pair}")
+            week.setdefault(_EN_DAYS.index(name), []).append((opens, closes))
+    return {day: sorted(ranges) for day, ranges in week.items()}
+
+
+def runs(week: Week) -> list[tuple[list[int], list[tuple[time, time]]]]:
+    """The open days in order, consecutive days with the same hours together: [([0, 1, 2, 3, 4], ranges), ...],
+    so that a reply can say "Monday to Friday" once."""
+    out: list[tuple[list[int], list[tuple[time, time]]]] = []
+    for day in range(7):
+        ranges = sorted(week.get(day) or [])
+        if not ranges:
+            continue
+        if out and out[-1][1] == ranges and out[-1][0][-1] == day - 1:
+            out[-1][0].append(day)
+        else:
+            out.append(([day], ranges))
+    return out
+
+
+def open_at(week: Week, moment: datetime) -> bool:
+    """Whether the weekly hours say open at `moment` (a time in the town)."""
+    return any(opens <= moment.time() < closes for opens, closes in week.get(moment.weekday(), []))
+
+
 def is_open_now(hours_text: str, now: datetime) -> bool | None:
     """Whether the office hours staff typed say it is open at `now` (a time in the town); None when the text
     cannot be read as weekly hours. Public holidays cannot be known from the text: see `mentions_holidays`."""
     week = opening_hours(hours_text)
-    if week is None:
-        return None
-    moment = now.time()
-    return any(opens <= moment < closes for opens, closes in week.get(now.weekday(), []))
+    return None if week is None else open_at(week, now)
 
 
 def mentions_holidays(hours_text: str) -> bool:

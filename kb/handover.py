@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from bot import settings
-from bot.office_hours import TOWN_TIME, opening_hours
+from bot.office_hours import TOWN_TIME, Week, from_json, open_at, opening_hours, to_json
 from bot.privacy import mask
 from kb.models import (
     HANDOVER_OPEN,
@@ -39,6 +39,7 @@ from kb.models import (
 
 MAX_TEXT = 1000  # one message, either way
 MAX_LEFT_MESSAGE = 2000  # a message left for staff
+MAX_NOTE = 200  # staff's note on the office hours
 RECENT_TAKEN = 20  # handovers the expected wait is averaged over
 AGENT_ROLES = ("editor", "admin")  # who may answer residents (the admin's 转人工 page)
 TERMINAL = ("closed", "cancelled", "expired")
@@ -59,11 +60,13 @@ class HandoverError(ValueError):
 
 @dataclass(frozen=True)
 class Hours:
-    """The handover's settings in force: staff's, else the ZHITANG_* defaults."""
+    """The handover's settings in force: staff's, else the ZHITANG_* defaults. The weekly hours are structured
+    (replies say them in the resident's language); `note` is free text from staff, shown labelled as written."""
 
-    office_hours: str
+    week: Week
     holidays: frozenset[date]
     wait_minutes: int
+    note: str = ""
 
 
 def parse_holidays(text: str) -> frozenset[date]:
@@ -78,29 +81,49 @@ def parse_holidays(text: str) -> frozenset[date]:
     return frozenset(days)
 
 
+def default_week() -> tuple[Week, str]:
+    """ZHITANG_OFFICE_HOURS read into weekly hours; a text that cannot be read means no live hours, and is kept
+    as the note (shown as written, never as if translated)."""
+    week = opening_hours(settings.OFFICE_HOURS)
+    return (week, "") if week is not None else ({}, settings.OFFICE_HOURS)
+
+
 def current_hours(session: Session) -> Hours:
     """The settings staff saved, each empty one taken from the environment."""
     row = session.get(HandoverSettings, 1)
-    hours = (row.office_hours if row else None) or settings.OFFICE_HOURS
+    week, note = default_week()
+    if row is not None and row.weekly_hours is not None:
+        try:
+            week, note = from_json(row.weekly_hours), ""
+        except ValueError:
+            week = {}  # stored hours that cannot be read: nobody answers live (a message can always be left)
+    if row is not None and row.hours_note:
+        note = row.hours_note
     holidays = (row.holidays if row and row.holidays is not None else None) or settings.HOLIDAYS
     minutes = (row.wait_minutes if row else None) or settings.HANDOVER_WAIT_MINUTES
     try:
         days = parse_holidays(holidays)
     except ValueError:
         days = frozenset()  # a bad default in the environment: no holiday known (staff's are checked on save)
-    return Hours(hours, days, minutes)
+    return Hours(week, days, minutes, note)
 
 
-def save_hours(session: Session, office_hours: str, holidays: str, wait_minutes: int, user: str) -> HandoverSettings:
-    """Staff set the settings; refused when the hours cannot be read, a holiday is not a date, or the minutes are
-    not 1..240. Empty hours or holidays go back to the defaults."""
-    office_hours, holidays = office_hours.strip(), holidays.strip()
-    if office_hours and not opening_hours(office_hours):
+def save_hours(
+    session: Session, office_hours: str, holidays: str, wait_minutes: int, user: str, note: str = ""
+) -> HandoverSettings:
+    """Staff set the settings; the hours they type are read into weekly hours and kept only structured. Refused
+    when the hours cannot be read, a holiday is not a date, or the minutes are not 1..240. Empty hours or holidays
+    go back to the defaults; the note is kept as written."""
+    office_hours, holidays, note = office_hours.strip(), holidays.strip(), note.strip()
+    week = opening_hours(office_hours) if office_hours else None
+    if office_hours and not week:
         raise HandoverError(
             "读不懂这段工作时间,请写成“周一至周五 8:30-12:00，13:00-16:30” / The hours cannot be read: write them as "
             "“Mon-Fri 8:30-12:00, 13:00-16:30”",
             400,
         )
+    if len(note) > MAX_NOTE:
+        raise HandoverError(f"备注最多 {MAX_NOTE} 字 / The note has at most {MAX_NOTE} characters", 400)
     try:
         days = parse_holidays(holidays)
     except ValueError as err:
@@ -108,7 +131,8 @@ def save_hours(session: Session, office_hours: str, holidays: str, wait_minutes:
     if not 1 <= wait_minutes <= 240:
         raise HandoverError("等待分钟数应在 1 到 240 之间 / The minutes must be between 1 and 240", 400)
     row = session.get(HandoverSettings, 1) or HandoverSettings(id=1)
-    row.office_hours = office_hours or None
+    row.weekly_hours = to_json(week) if week else None
+    row.hours_note = note or None
     row.holidays = "\n".join(sorted(d.isoformat() for d in days)) or None
     row.wait_minutes, row.updated_by, row.updated_at = wait_minutes, user, utcnow()
     session.add(row)
@@ -117,13 +141,9 @@ def save_hours(session: Session, office_hours: str, holidays: str, wait_minutes:
 
 
 def staff_available(hours: Hours, now: datetime) -> bool:
-    """Whether staff answer now: within the office hours (town time), not on a holiday. Hours that cannot be read
-    mean no (a message can always be left)."""
+    """Whether staff answer now: within the office hours (town time), not on a holiday."""
     local = now.astimezone(TOWN_TIME)
-    week = opening_hours(hours.office_hours)
-    if week is None or local.date() in hours.holidays:
-        return False
-    return any(opens <= local.time() < closes for opens, closes in week.get(local.weekday(), []))
+    return local.date() not in hours.holidays and open_at(hours.week, local)
 
 
 # ---------- the queue ----------

@@ -341,7 +341,10 @@ class HandoverSettings(Base):
     __tablename__ = "handover_settings"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    office_hours: Mapped[str | None] = mapped_column(Text)  # as staff type them, read by bot/office_hours.py
+    # The weekly hours, structured (bot/office_hours.to_json: {"mon": [["8:30", "12:00"], ...]}), so replies say them
+    # in the resident's language; what staff type is read into this on save (migration 0009 read the old text).
+    weekly_hours: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    hours_note: Mapped[str | None] = mapped_column(Text)  # free text from staff: shown labelled, as written
     holidays: Mapped[str | None] = mapped_column(Text)  # ISO dates, one a line
     wait_minutes: Mapped[int | None] = mapped_column(Integer)  # untaken this long: offer to leave a message
     updated_by: Mapped[str | None] = mapped_column(String(100))

@@ -4,7 +4,8 @@
   of the last DAYS days (user events, greetings left out), their language (the `language` entity the NLU puts on
   each message that has one: bot.rasa_ext.components), and what the bot replied (the `kind` the actions send
   with each answer: actions/base.py, actions/handoff.py).
-- The KB: 👍/👎 per topic (feedback), satisfaction ratings, the unanswered queue (kb.questions), field gaps.
+- The KB: 👍/👎 per topic (feedback), satisfaction ratings, the unanswered queue (kb.questions), field gaps, and
+  the live handover as it stands (kb.handover's tables: waiting now, taken today, messages left to answer).
 
 Every number is a GROUP BY over a time range. On the tracker store the range is read through one index,
 `ix_zt_events_type_time` (type_name, timestamp, intent_name), which `tracker_indexes` adds to Rasa's table (Rasa
@@ -29,7 +30,16 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
 from bot import settings
-from kb.models import SATISFACTION_LEVELS, Entry, Feedback, FieldGap, KbState, Satisfaction
+from kb.models import (
+    SATISFACTION_LEVELS,
+    Entry,
+    Feedback,
+    FieldGap,
+    Handover,
+    KbState,
+    ResidentMessage,
+    Satisfaction,
+)
 from kb.questions import QuestionGroup, groups
 from kb.retention import EVENTS
 
@@ -45,6 +55,19 @@ OUTCOMES: dict[str, tuple[str, ...]] = {
     "dont_know": ("dont_know", "field_unknown", "year_unknown", "facet_unknown", "out_of_scope"),
 }
 LANGS = ("zh", "en")
+# The replies to "a person, please": the service-centre route (WeChat, REST) and the widget's live handover.
+HANDOFF_KINDS = ("handoff", "handover")
+
+
+@dataclass
+class HandoverNumbers:
+    """The live handover now (the KB's handover tables, not the tracker store: a conversation with staff is not a
+    bot reply): in the queue, being answered, taken since midnight town time, messages left and not yet done."""
+
+    waiting: int = 0
+    active: int = 0
+    taken_today: int = 0
+    messages_left: int = 0
 
 
 @dataclass
@@ -54,12 +77,13 @@ class Dashboard:
     days: list[tuple[date, int]]  # questions per day, oldest first, every day of the range
     hours: list[int]  # questions per hour of the day, 0..23
     outcomes: dict[str, int]  # OUTCOMES' keys
-    handoffs: int  # "转人工" replies
+    handoffs: int  # "转人工" replies (the service-centre route and the widget's live handover)
     languages: dict[str, int]  # zh, en, and "" for messages without a language of their own
     topics: list[tuple[str, int, int]]  # (topic, 👍, 👎), most 👎 first
     top_unanswered: list[QuestionGroup] = field(default_factory=list)
     satisfaction: dict[str, int] = field(default_factory=dict)  # SATISFACTION_LEVELS' keys
     tracker_found: bool = True  # False: no tracker store yet (Rasa never ran), the tracker numbers are 0
+    handover: HandoverNumbers = field(default_factory=HandoverNumbers)
 
     @property
     def questions(self) -> int:
@@ -219,6 +243,27 @@ def satisfaction_counts(session: Session, since: datetime) -> dict[str, int]:
     return {level: found.get(level, 0) for level in SATISFACTION_LEVELS}
 
 
+def handover_numbers(session: Session, now: datetime | None = None) -> HandoverNumbers:
+    """Waiting and active conversations now, those taken since midnight (town time), messages left to answer."""
+    _, days, _ = window(now, 1)
+    town = ZoneInfo(settings.ADMIN_TIMEZONE)
+    midnight = datetime(days[0].year, days[0].month, days[0].day, tzinfo=town).astimezone(timezone.utc)
+    rows = session.execute(
+        sa.select(Handover.state, sa.func.count(Handover.id))
+        .where(Handover.state.in_(("waiting", "active")))
+        .group_by(Handover.state)
+    ).all()
+    states: dict[str, int] = {state: n for state, n in rows}
+    taken = session.scalar(sa.select(sa.func.count(Handover.id)).where(Handover.taken_at >= midnight))
+    left = session.scalar(sa.select(sa.func.count(ResidentMessage.id)).where(ResidentMessage.done_at.is_(None)))
+    return HandoverNumbers(
+        waiting=states.get("waiting", 0),
+        active=states.get("active", 0),
+        taken_today=taken or 0,
+        messages_left=left or 0,
+    )
+
+
 def dashboard(session: Session, engine: Engine | None, now: datetime | None = None) -> Dashboard:
     """The start page's numbers; `engine` is the tracker store's (kb.retention.tracker_engine; None: there is none,
     or it cannot be read, and its numbers are 0)."""
@@ -230,12 +275,13 @@ def dashboard(session: Session, engine: Engine | None, now: datetime | None = No
         days=[(day, numbers.per_day.get((day - epoch).days, 0)) for day in days],
         hours=numbers.per_hour,
         outcomes={name: sum(kinds.get(k, 0) for k in members) for name, members in OUTCOMES.items()},
-        handoffs=kinds.get("handoff", 0),
+        handoffs=sum(kinds.get(kind, 0) for kind in HANDOFF_KINDS),
         languages={lang: numbers.languages.get(lang, 0) for lang in (*LANGS, "")},
         topics=thumbs_per_topic(session, start),
         top_unanswered=groups(session)[:8],
         satisfaction=satisfaction_counts(session, start),
         tracker_found=numbers.found,
+        handover=handover_numbers(session, now),
     )
 
 
@@ -262,6 +308,7 @@ def csv_text(board: Dashboard, labels: dict[str, dict[str, str]]) -> str:
     rows("language", board.languages.items())
     rows("hour", ((f"{hour:02d}:00", n) for hour, n in enumerate(board.hours)))
     rows("satisfaction", board.satisfaction.items())
+    rows("handover", vars(board.handover).items())
     return "\ufeff" + out.getvalue()
 
 

@@ -160,6 +160,25 @@ async def test_staff_filled_field_is_used_once_the_cache_reloads(kb_url, index, 
     assert "0512-52001234" in english.messages[0]["text"]
 
 
+async def test_hours_staff_gave_only_in_chinese_are_said_in_english_from_their_days_and_times(
+    kb_url, index, make_tracker, domain
+):
+    from rasa_sdk.executor import CollectingDispatcher
+
+    with session_factory(kb_url)() as session, session.begin():
+        entry = session.get(Entry, "elder_allowance")
+        entry.hours_zh, entry.address_zh = "周一至周五 8:30-17:00", "支塘镇便民服务中心"
+        entry.staff_edited = True
+        bump_version(session)
+    asked = "What are the opening hours and the address for the elder allowance?"
+    english = CollectingDispatcher()
+    await ActionAnswerService().run(english, make_tracker(asked, "ask_elder_allowance"), domain)
+    text = english.messages[0]["text"]
+    assert "opening hours for Elder allowance: Monday to Friday, 8:30–17:00 (provided by town staff" in text
+    assert "周一至周五" not in text
+    assert "支塘镇便民服务中心 (town staff gave this only in Chinese; as they wrote it, not translated)" in text
+
+
 async def test_show_source_after_an_answer_quotes_the_report(kb_url, report_text, make_tracker, domain):
     from rasa_sdk.executor import CollectingDispatcher
 

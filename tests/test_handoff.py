@@ -109,7 +109,9 @@ def test_every_filled_detail_is_given_and_the_missing_ones_named():
     full = centre(phone="52001234", address="支塘镇人民路1号", hours="周一至周五 8:30-17:00")
     text = "\n".join(handoff_lines(full, "en", WEDNESDAY_10))
     assert "Service centre phone number: 52001234" in text
-    assert "Service centre address: 支塘镇人民路1号" in text  # staff wrote it in Chinese only: that is given
+    # staff wrote them in Chinese only: the hours are said from their days and times, the address as written
+    assert "Service centre opening hours: Monday to Friday, 8:30–17:00" in text
+    assert "Service centre address: 支塘镇人民路1号 (town staff gave this only in Chinese; as they wrote it" in text
     assert "not filled in" not in text
     assert text.endswith("the centre is open now (Wed 10:05, Beijing time).")
     text = "\n".join(handoff_lines(full, "zh", SATURDAY_10))
@@ -119,6 +121,9 @@ def test_every_filled_detail_is_given_and_the_missing_ones_named():
 def test_open_now_notes_holidays_and_unreadable_hours_are_not_guessed():
     holidays = centre(hours="工作日 8:30-17:00（法定节假日除外）")
     assert handoff_lines(holidays, "zh", WEDNESDAY_10)[-1].endswith("服务中心在办公。法定节假日以服务中心的通知为准。")
+    # what the reader cannot carry over (the holidays) is not said in English as if translated: given as written
+    lines = handoff_lines(holidays, "en", WEDNESDAY_10)
+    assert "工作日 8:30-17:00（法定节假日除外） (town staff gave this only in Chinese" in "\n".join(lines)
     seasons = centre(hours="夏季 8:00-17:30，冬季 8:30-17:00")
     lines = handoff_lines(seasons, "en", WEDNESDAY_10)
     assert lines[-1] == t("open_unknown", "en")

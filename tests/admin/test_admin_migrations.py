@@ -91,3 +91,40 @@ def test_reports_by_year_give_existing_facts_and_sentences_the_report_already_th
         sentences = connection.execute(text("SELECT DISTINCT report_year FROM report_sentence")).scalars().all()
         staff = connection.execute(text("SELECT COUNT(*) FROM fact WHERE quote IS NULL AND report_year IS NOT NULL"))
         assert years == [2022] and sentences == [2022] and staff.scalar() == 0
+
+
+def test_office_hours_staff_typed_become_days_and_times_and_unreadable_ones_are_kept_as_the_note(tmp_path: Path):
+    """0009 on settings saved as typed text: readable hours become structured; text it cannot read is kept word for
+    word as the note (with no live hours, as before); downgrading writes readable text back."""
+    import json
+
+    from alembic import command
+
+    from bot.office_hours import opening_hours
+
+    url = f"sqlite:///{tmp_path / 'typed-hours.sqlite3'}"
+    create_schema(url)
+    command.downgrade(alembic_config(url), "0008")
+    rows = {1: "周一至周五 8:30-12:00，13:00-16:30", 2: "看情况，电话预约"}
+    with get_engine(url).begin() as connection:
+        for row_id, typed in rows.items():
+            connection.execute(
+                text("INSERT INTO handover_settings (id, office_hours, wait_minutes) VALUES (:id, :typed, 10)"),
+                {"id": row_id, "typed": typed},
+            )
+    command.upgrade(alembic_config(url), "head")
+    with get_engine(url).connect() as connection:
+        assert "office_hours" not in {c["name"] for c in inspect(connection).get_columns("handover_settings")}
+        found = {
+            row_id: (json.loads(weekly) if weekly else None, note)
+            for row_id, weekly, note in connection.execute(
+                text("SELECT id, weekly_hours, hours_note FROM handover_settings")
+            )
+        }
+    weekday = [["8:30", "12:00"], ["13:00", "16:30"]]
+    assert found[1] == ({day: weekday for day in ("mon", "tue", "wed", "thu", "fri")}, None)
+    assert found[2] == ({}, "看情况，电话预约")
+    command.downgrade(alembic_config(url), "0008")
+    with get_engine(url).connect() as connection:
+        typed = dict(connection.execute(text("SELECT id, office_hours FROM handover_settings")).all())
+    assert opening_hours(typed[1]) == opening_hours(rows[1]) and typed[2] == rows[2]

@@ -13,6 +13,7 @@ written here are removed afterwards.
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
@@ -127,6 +128,7 @@ def test_a_resident_and_a_staff_member_talk_through_the_widget_and_the_admin(
     staff.locator("#handover-queue a", has_text="打开").click()
     staff.locator("#take").click()
     expect(resident.locator(".zt-notice").last).to_contain_text(texts["joined"])
+    check_transfer_control(staff, stack.kb_url, agent)
     expect(bar).to_contain_text(texts["joined"])
 
     # the resident's message goes to staff (masked), not to the bot; it appears on the staff page without a reload
@@ -173,6 +175,44 @@ def test_a_resident_and_a_staff_member_talk_through_the_widget_and_the_admin(
     type_in_widget(resident, "尊老金发了多少？" if lang == "zh" else "How much elder allowance was paid?")
     expect(resident.locator(".zt-bot")).to_have_count(before + 1)
     assert resident.errors == [] and staff.errors == []
+
+
+def check_transfer_control(staff: Page, kb_url: str, agent: str) -> None:
+    """Never an empty list: the other editors and admins to transfer to, or, when the agent is the only one (as
+    when this module runs alone), the control disabled with the reason."""
+    with session_factory(kb_url)() as session:
+        others = session.scalars(
+            sa.select(StaffUser.username).where(
+                StaffUser.active.is_(True), StaffUser.role.in_(desk.AGENT_ROLES), StaffUser.username != agent
+            )
+        ).all()
+    if others:
+        expect(staff.locator("#transfer-to option")).to_have_count(len(others))
+        return
+    expect(staff.locator("#transfer-to")).to_have_count(0)
+    expect(staff.locator("#transfer")).to_be_disabled()
+    expect(staff.locator("#transfer-none")).to_contain_text("No other staff account")
+
+
+def test_after_hours_an_english_resident_reads_the_hours_in_english_and_the_message_form_has_no_chinese(
+    two, gateway, stack, agent
+):
+    resident, _ = two
+    tomorrow = (datetime.now(TOWN_TIME).weekday() + 1) % 7
+    set_hours(stack.kb_url, f"{'周' + '一二三四五六日'[tomorrow]} 9:00-10:00")  # staff typed it in Chinese
+    resident.goto(f"{gateway}/")
+    resident.evaluate("() => localStorage.setItem('zhitang-assistant:lang', JSON.stringify('en'))")
+    resident.goto(f"{gateway}/")
+    open_widget(resident)
+    type_in_widget(resident, "I want to speak to a human")
+    day = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")[tomorrow]
+    reply = resident.locator(".zt-bot .zt-text").last
+    expect(reply).to_contain_text(f"Their hours (Beijing time): {day}, 9:00–10:00.")
+    assert "周" not in reply.inner_text().splitlines()[0]
+    form = resident.locator(".zt-leave")
+    expect(form).to_be_visible()
+    assert not re.search(r"[\u4e00-\u9fff]", form.inner_text()), form.inner_text()
+    assert resident.errors == []
 
 
 def test_outside_office_hours_the_resident_leaves_a_message_and_staff_see_the_number_only_on_its_page(

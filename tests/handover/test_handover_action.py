@@ -4,6 +4,7 @@ service-centre route as before."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 import pytest
@@ -44,16 +45,33 @@ async def test_in_office_hours_the_widget_is_told_to_queue_the_conversation(
 
 
 @pytest.mark.parametrize(
-    "text, words", [("转人工", "现在不是镇工作人员在线答复的时间"), ("talk to a person", "not answering online")]
+    "text, words, hours",
+    [
+        ("转人工", "现在不是镇工作人员在线答复的时间", "周一至周五 8:30–12:00、13:00–16:30"),
+        ("talk to a person", "not answering online", "Monday to Friday, 8:30–12:00 and 13:00–16:30"),
+    ],
 )
 async def test_after_hours_the_widget_offers_a_message_and_the_service_centre_route(
-    kb_url, dispatcher, make_tracker, domain, monkeypatch, text, words
+    kb_url, dispatcher, make_tracker, domain, monkeypatch, text, words, hours
 ):
     tracker = from_widget(make_tracker(text, "request_human"))
     message = await ask(dispatcher, tracker, domain, WEDNESDAY_EVENING, monkeypatch)
     assert message["custom"]["handover"] == {"state": "message"}
-    assert words in message["text"] and "周一至周五 8:30-12:00，13:00-16:30" in message["text"]
+    assert words in message["text"] and hours in message["text"]
     assert ("便民服务中心" in message["text"]) or ("Public Service Centre" in message["text"])
+
+
+async def test_an_english_resident_reads_the_hours_staff_typed_in_chinese_in_english_and_their_note_labelled(
+    kb_url, dispatcher, make_tracker, domain, monkeypatch
+):
+    with session_factory(kb_url)() as session, session.begin():
+        desk.save_hours(session, "周一至周五 8:30-17:00，周六上午9:00-12:00", "", 10, "wang", "中午不休息")
+    tracker = from_widget(make_tracker("talk to a person", "request_human"))
+    text = (await ask(dispatcher, tracker, domain, WEDNESDAY_EVENING, monkeypatch))["text"]
+    first = text.splitlines()[0]
+    assert "Their hours (Beijing time): Monday to Friday, 8:30–17:00; Saturday, 9:00–12:00." in first
+    assert not re.search(r"[\u4e00-\u9fff]", first)  # no Chinese in the English sentence
+    assert "A note from town staff (as they wrote it, not translated): 中午不休息" in text
 
 
 async def test_on_a_holiday_staff_set_nobody_answers_live(kb_url, dispatcher, make_tracker, domain, monkeypatch):

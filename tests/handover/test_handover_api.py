@@ -6,15 +6,16 @@ goes with the conversation."""
 from __future__ import annotations
 
 import json
+import re
 import threading
-from datetime import timedelta
+from datetime import time, timedelta
 
 import sqlalchemy as sa
 
 from kb import handover as desk
 from kb import retention
 from kb.db import session_factory
-from kb.models import Handover, HandoverEvent, ResidentMessage
+from kb.models import Handover, HandoverEvent, HandoverSettings, ResidentMessage, StaffUser
 from tests.handover.conftest import ASK_FOR_PERSON
 
 SESSION = "resident-0001-abcd"
@@ -221,7 +222,7 @@ def test_office_hours_and_holidays_decide_whether_a_person_answers_now(kb_url):
     wednesday_10 = datetime(2024, 5, 8, 10, 5, tzinfo=TOWN_TIME)
     with session_factory(kb_url)() as session, session.begin():
         hours = desk.current_hours(session)
-        assert hours.office_hours == "周一至周五 8:30-12:00，13:00-16:30"
+        assert hours.week == {day: [(time(8, 30), time(12, 0)), (time(13, 0), time(16, 30))] for day in range(5)}
         assert desk.staff_available(hours, wednesday_10)
         assert not desk.staff_available(hours, wednesday_10.replace(hour=12, minute=30))
         desk.save_hours(session, "", "2024-05-08", 5, "wang")
@@ -233,6 +234,19 @@ def test_office_hours_and_holidays_decide_whether_a_person_answers_now(kb_url):
         else:
             raise AssertionError("unreadable hours were saved")
         assert desk.current_hours(session).holidays == frozenset({date(2024, 5, 8)})
+
+
+def test_office_hours_staff_type_are_kept_as_days_and_times_not_as_their_text(kb_url):
+    with session_factory(kb_url)() as session, session.begin():
+        desk.save_hours(session, "周一至周五 8:30-17:00，周六上午9:00-12:00，周日休息", "", 10, "wang", " 中午不休息 ")
+    with session_factory(kb_url)() as session:
+        row = session.get(HandoverSettings, 1)
+        assert row.weekly_hours == {
+            **{day: [["8:30", "17:00"]] for day in ("mon", "tue", "wed", "thu", "fri")},
+            "sat": [["9:00", "12:00"]],
+        }
+        assert row.hours_note == "中午不休息" and row.updated_by == "wang"
+        assert desk.current_hours(session).week[5] == [(time(9, 0), time(12, 0))]
 
 
 def test_bad_requests_get_a_clear_4xx(resident):
@@ -253,3 +267,29 @@ def test_a_waiting_resident_moves_up_the_queue_and_the_wait_is_measured_from_tak
     _, status = poll(second, 0)
     assert status["position"] == 1
     assert status["wait_measured"] is True and 1 <= status["wait_minutes"] <= 10
+
+
+def test_with_no_other_staff_account_the_transfer_control_is_disabled_with_the_reason_not_an_empty_list(
+    resident, staff, kb_url
+):
+    handover_id = say(resident, ASK_FOR_PERSON)["handover"]["id"]
+    wang = staff("wang")
+    wang.post(f"/admin/handover/{handover_id}/take", token_from="/admin/handover")
+    page = wang.get(f"/admin/handover?id={handover_id}").text
+    assert '<option value="zhao">' in page and '<option value="wang">' not in page  # never oneself
+    with session_factory(kb_url)() as session, session.begin():
+        for account in session.scalars(sa.select(StaffUser).where(StaffUser.username.in_(("zhao", "boss")))):
+            account.active = False  # wang is the only editor or admin left
+    page = wang.get(f"/admin/handover?id={handover_id}").text
+    assert 'id="transfer-to"' not in page and "<option" not in page
+    assert re.search(r'<button type="button"[^>]*id="transfer" disabled', page)
+    assert "没有其他可转交的工作人员账号" in page and "No other staff account" in page
+
+
+def test_the_staff_page_of_a_message_says_in_both_languages_who_agreed_to_the_call_back(resident, staff):
+    body = {"session": SESSION, "lang": "en", "text": "Please call me back", "phone": "13812345678", "consent": True}
+    left = resident.post("/api/handover/message", json=body)
+    item = staff("wang").get(f"/admin/handover-messages/{left.json()['id']}").text
+    consent = re.search(r'<span class="help" id="consent">([^<]*)</span>', item)
+    assert consent, "no consent line"
+    assert consent.group(1).startswith("居民于 ") and "The resident agreed to a call back" in consent.group(1)

@@ -14,7 +14,15 @@ from starlette.responses import Response
 
 from bot.web.admin import charts
 from bot.web.admin.base import StaffPage, page, read
-from bot.web.admin.texts import LANGUAGES, NO_TOPIC, OUTCOMES, SATISFACTION, STAFF_FIELDS, TOPICS
+from bot.web.admin.texts import (
+    HANDOVER_NUMBERS,
+    LANGUAGES,
+    NO_TOPIC,
+    OUTCOMES,
+    SATISFACTION,
+    STAFF_FIELDS,
+    TOPICS,
+)
 from kb import stats
 from kb.models import DISSATISFIED, Entry, Revision, Satisfaction
 from kb.questions import groups
@@ -42,6 +50,7 @@ def csv_labels() -> dict[str, dict[str, str]]:
         "thumbs_down": topics,
         "language": LANGUAGES,
         "satisfaction": SATISFACTION,
+        "handover": HANDOVER_NUMBERS,
     }
 
 
@@ -84,6 +93,7 @@ def dashboard_context(session: Session) -> dict[str, Any]:
         "entries_in_use": session.scalar(select(func.count(Entry.id)).where(Entry.retired.is_(False))),
         "recent": session.scalars(select(Revision).order_by(Revision.id.desc()).limit(6)).all(),
         "staff_field_names": STAFF_FIELDS,
+        "handover_numbers": [(name, label, getattr(board.handover, name)) for name, label in HANDOVER_NUMBERS.items()],
         "generated": datetime.now(),
     }
 

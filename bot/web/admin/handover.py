@@ -28,6 +28,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from actions.i18n import week_text
 from bot import settings
 from bot.web.admin.base import StaffPage, done, page, read, write
 from bot.web.admin.conversations import transcript_of
@@ -217,34 +218,45 @@ class HandoverView(StaffPage, title="转人工 Live chat", icon="fa-solid fa-hea
 
     @expose("/handover-settings", methods=["GET", "POST"], identity="handover-settings")
     async def settings_page(self, request: Request) -> Response:
-        """Office hours, holidays and the minutes before a message is offered (empty: the ZHITANG_* defaults)."""
-        error = ""
+        """Office hours, holidays and the minutes before a message is offered (empty: the ZHITANG_* defaults).
+        The hours typed are kept structured; the page shows them back as residents read them, in both languages."""
+        error, typed = "", {}
         if request.method == "POST":
             form = await request.form()
-            minutes = _text(form, "wait_minutes").strip()
+            typed = {name: _text(form, name) for name in ("office_hours", "holidays", "wait_minutes", "hours_note")}
+            minutes = typed["wait_minutes"].strip()
             try:
                 if not minutes.isdigit():
                     raise desk.HandoverError("等待分钟数应为整数 / The minutes must be a whole number", 400)
                 await write(
                     self,
                     desk.save_hours,
-                    _text(form, "office_hours"),
-                    _text(form, "holidays"),
+                    typed["office_hours"],
+                    typed["holidays"],
                     int(minutes),
                     current_user(request),
+                    typed["hours_note"],
                 )
             except desk.HandoverError as err:
                 error = str(err)
             else:
                 return done(request, request.url_for("admin:view-handover-settings"), "已保存 Saved")
         hours = await read(self, desk.current_hours)
+        said = {lang: week_text(hours.week, lang) for lang in ("zh", "en")}
+        shown = {
+            "office_hours": said["zh"] if hours.week else "",
+            "holidays": "\n".join(sorted(d.isoformat() for d in hours.holidays)),
+            "wait_minutes": str(hours.wait_minutes),
+            "hours_note": hours.note,
+            **typed,  # what was refused stays in the form
+        }
         return await page(
             self,
             request,
             "admin/handover_settings.html",
             400 if error else 200,
-            hours=hours,
-            holidays="\n".join(sorted(d.isoformat() for d in hours.holidays)),
+            shown=shown,
+            said=said,
             error=error,
             defaults={"hours": settings.OFFICE_HOURS, "minutes": settings.HANDOVER_WAIT_MINUTES},
         )

@@ -74,6 +74,13 @@ SATISFACTION = dict(
         strict=True,
     )
 )
+# kb.stats.HandoverNumbers: the start page's live-handover card and its CSV rows.
+HANDOVER_NUMBERS = {
+    "waiting": "排队中 Waiting now",
+    "active": "接待中 Being answered now",
+    "taken_today": "今天已接入 Taken today",
+    "messages_left": "待处理留言 Messages to answer",
+}
 OCCASIONS = {"end": "对话结束时 End of chat", "handoff": "转人工后 After handover"}
 NO_TOPIC = "(无条目 no entry)"
 
