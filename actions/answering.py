@@ -424,9 +424,14 @@ def fact_reply(
     return entry_reply(entry, fact, lines, "answer", lang, index)
 
 
+# "Is there a platform where people can complain?", "Are there day centres where old people can spend the day?":
+# that "where" tells what the place is for, it does not ask for an address.
+_RELATIVE_WHERE = re.compile(r"\b((?:is|are) there\b[^?？]{1,50}?)\bwhere\b", re.I)
+
+
 def asked_fields(question: str) -> list[str]:
     """Every staff-only field a question asks for, in the order asked ("在哪里办？电话多少？": address, phone)."""
-    text = normalize(question)
+    text = _RELATIVE_WHERE.sub(r"\1 ", normalize(question))
     found = [(m.start(), name) for name, pattern in _FIELD_RE.items() if (m := pattern.search(text))]
     return [name for _, name in sorted(found)]
 

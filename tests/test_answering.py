@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from actions.answering import answer_question
+from actions.answering import answer_question, asked_fields
 
 TODAY = date(2026, 12, 1)
 
@@ -437,3 +437,27 @@ def test_a_time_a_day_or_a_road_asked_is_not_answered_with_a_figure(index, text,
 def test_a_rivers_name_is_not_the_sports_parks_name(index):
     reply = ask(index, "七浦塘的水现在是几类水？", "zh")
     assert reply.entry_id != "sports_park"
+
+
+@pytest.mark.parametrize(
+    "text, lang",
+    [
+        ("Are there day centres in Zhitang where older people can spend the day? How many?", "en"),
+        ("Is there a platform where people can complain about officials, and how many complaints did it handle?", "en"),
+    ],
+)
+def test_a_where_that_says_what_a_place_is_for_does_not_ask_for_an_address(text, lang):
+    assert asked_fields(text) == []
+
+
+@pytest.mark.parametrize(
+    "text, entry, detail",
+    [
+        ("现在河水是几类水？", "water_quality", "类别"),
+        ("is the water in the canal clean enough to swim in this summer?", "water_quality", "swim"),
+    ],
+)
+def test_the_grade_of_the_water_or_whether_one_can_swim_is_not_in_the_kb(index, text, entry, detail):
+    lang = "en" if text.isascii() else "zh"
+    reply = ask(index, text, lang, intent=f"ask_{entry}", confidence=0.9)
+    assert reply.kind == "facet_unknown" and reply.entry_id == entry and detail in reply.text.split("\n")[0]
