@@ -853,6 +853,17 @@ def answer_question(
     if entry is not None and rival and intent == f"ask_{rival}" and confidence >= settings.NLU_DECIDES:
         entry, rival, certain = index.entry(rival), None, True  # the NLU is certain, the asking words back it
     if entry is not None and rival:
+        # Of the two services, only one can answer the detail asked ("低保免缴的医保钱能退吗": the refund is
+        # enrolment's): that one is answered.
+        detail = asked_detail(read.focus)
+        givers = [
+            eid
+            for eid in (entry["id"], rival)
+            if detail and any(gives(detail, f) for f in (index.entry(eid) or {}).get("facts", []))
+        ]
+        if len(givers) == 1:
+            entry, rival = index.entry(givers[0]), None
+    if entry is not None and rival:
         return did_you_mean([entry["id"], rival], lang, index)
     if entry is not None:
         # What to tell of it (a figure, a detail) is what the plainest question asks, when it asks that: in "… there

@@ -222,14 +222,6 @@ def test_a_story_clause_with_where_in_it_does_not_turn_a_count_question_into_an_
 @pytest.mark.parametrize(
     "text, lang, intent, confidence, both",
     [
-        # the name 低保 overrules the NLU, which read a refund of the medical insurance premium
-        (
-            "老人是低保户，医保的钱却被扣了，可以退回来吗？",
-            "zh",
-            "ask_medical_insurance_enrolment",
-            0.83,
-            {"hardship_relief", "medical_insurance_enrolment"},
-        ),
         # the name "starting a business" overrules the NLU, which read the graduates' support
         (
             "I finish university this summer and want to run a little tea shop at home. Does the town help "
@@ -461,3 +453,10 @@ def test_the_grade_of_the_water_or_whether_one_can_swim_is_not_in_the_kb(index, 
     lang = "en" if text.isascii() else "zh"
     reply = ask(index, text, lang, intent=f"ask_{entry}", confidence=0.9)
     assert reply.kind == "facet_unknown" and reply.entry_id == entry and detail in reply.text.split("\n")[0]
+
+
+def test_of_two_services_the_one_that_gives_the_detail_asked_is_answered(index):
+    reply = ask(
+        index, "我家老人是低保免缴对象，但是医保钱已经扣掉了，能退吗？", "zh", "ask_medical_insurance_enrolment", 0.83
+    )
+    assert reply.kind == "answer" and reply.entry_id == "medical_insurance_enrolment" and "退费" in reply.text
