@@ -460,3 +460,14 @@ def test_of_two_services_the_one_that_gives_the_detail_asked_is_answered(index):
         index, "我家老人是低保免缴对象，但是医保钱已经扣掉了，能退吗？", "zh", "ask_medical_insurance_enrolment", 0.83
     )
     assert reply.kind == "answer" and reply.entry_id == "medical_insurance_enrolment" and "退费" in reply.text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I want to open a small coffee place. Does the town support graduates starting a business?",  # "fee"
+        "How many urban and rural residents paid into the medical insurance?",  # "url"
+    ],
+)
+def test_a_field_word_inside_another_word_asks_for_no_field(text):
+    assert asked_fields(text) == []

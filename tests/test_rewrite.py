@@ -149,3 +149,15 @@ def test_each_english_term_the_lexicon_adds_is_in_the_kbs_names(index):
     for group in load_lexicon(LEXICON_PATH).get("english") or []:
         term = group["to"]
         assert any(term in n.lower() for e in index.entries for n in [e["title"]["en"], *e["aliases"]["en"]]), term
+
+
+@pytest.mark.parametrize(
+    "text, rewritten",
+    [
+        ("wang ganchang guju jidian kaimen, yao yuyue ma", "王淦昌故居几点开门, 要预约吗"),
+        ("changtongban zaina", "畅通办在哪"),
+        ("yibao baoxiao jine duoshao", "医保报销金额多少"),
+    ],
+)
+def test_the_question_words_of_a_pinyin_message_are_read(index, text, rewritten):
+    assert index.rewrite(text) == rewritten
