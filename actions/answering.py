@@ -546,7 +546,9 @@ def premise_fact(question: Question, entry: dict[str, Any], index: KnowledgeInde
         return None
     text = index.without_names(question.text)
     stated = [(v, unit) for v, unit in stated_figures(text) if not (1900 <= v <= 2100 and not unit)]
-    valued = [(f, figure_value(f.get("figure"))) for f in entry["facts"] if f.get("kind") in ("count", "amount")]
+    # the facts in the order the question's words rank them ("over 100 biomass boilers": the boilers' figure)
+    ranked = ranked_facts(entry, question.text)
+    valued = [(f, figure_value(f.get("figure"))) for f in ranked if f.get("kind") in ("count", "amount")]
     figures = [(f, v) for f, v in valued if v]
     if not stated or not figures:
         return None

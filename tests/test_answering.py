@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
@@ -471,3 +472,16 @@ def test_of_two_services_the_one_that_gives_the_detail_asked_is_answered(index):
 )
 def test_a_field_word_inside_another_word_asks_for_no_field(text):
     assert asked_fields(text) == []
+
+
+@pytest.mark.parametrize(
+    "text, entry, figure",
+    [
+        ("I heard Zhitang got rid of over 100 small biomass boilers in 2022, is that right?", "air_quality", "22"),
+        ("Is it true that they cleared 100 batches of backlogged petitions in 2022?", "petitions", "19"),
+    ],
+)
+def test_a_wrong_figure_is_corrected_with_the_figure_of_what_was_claimed(index, text, entry, figure):
+    reply = ask(index, text, "en", intent=f"ask_{entry}", confidence=0.9)
+    first_fact = reply.text.split("\n")[1]
+    assert reply.entry_id == entry and re.search(rf"\b{figure}\b", first_fact)
