@@ -354,7 +354,7 @@ def render(results: dict) -> str:
             "scaling. Nothing else bounds it: the replicas share no state but the PostgreSQL tracker store and the "
             "Redis lock store and rate limits (one short query each per message). With a core per replica (plus "
             "one for the gateway and the databases) the throughput grows with the replicas, near-linearly up to the "
-            "gateway's own limit (about 1 ms of CPU per message, `bot/web/gateway`).",
+            "gateway's own limit (about 1.5-2 ms of CPU per message, `bot/web/gateway`; several gateways can run).",
         ]
     for note in results.get("notes", []):
         lines += ["", f"Note: {note}"]
@@ -400,7 +400,23 @@ def render(results: dict) -> str:
         "on a quiet machine that saved 0.14 ms per message, within the noise of Rasa's CPU per message (11.0 ms "
         "before and after, 240 messages each, A/B in one window): the loaded profile overstated it. "
         "The action server spent a third of its busy time in SQLAlchemy (the KB version read per message, the "
-        "unanswered-question write). The gateway's own CPU per message is about 1 ms.",
+        "unanswered-question write).",
+        "- The gateway (py-spy on it under load; then alone, in front of a stand-in for Rasa that answers at once): "
+        "2.6-2.8 ms of CPU per message with one resident, 3.1-3.2 ms at 10 (not the 1 ms noted before). Every "
+        "message opened a KB transaction of three queries for the handover desk (its settings, overdue waiting "
+        "conversations, the conversation's own) through a new sessionmaker (a new Session class each time: "
+        "0.14 ms instead of 0.01 ms per session), went to a worker thread twice, and httpcore imported the missing "
+        "`sniffio` 4 times per request (a failed import searches sys.path: 40 µs each). Now one indexed query on a "
+        "pooled connection says whether the desk is concerned (when it is, the same path as before: expiry, the "
+        "message kept masked for staff), a reply without a handover signal needs no thread, the session factory is "
+        "made once per database (`kb/db.py`), and `sniffio` is installed: 1.46-1.50 ms with one resident, "
+        "1.9-2.1 ms at 10 (3 alternating runs each, load average about 3). What is left is the frameworks: httpx's "
+        "client about a quarter of it, Starlette's and uvicorn's request and response handling, JSON. The gateway "
+        "never capped the stack at 30 msg/s: at 4 ms per message one core carries 250 msg/s. Throughput at 10 "
+        "residents is bounded by the CPU of the whole stack on 2 shared cores (per message: Rasa 11-14 ms, the "
+        "action server 4-6 ms, the load generator about 2 ms, plus the gateway's), so the earlier 31.8 msg/s "
+        "through the gateway and 90-104 msg/s on REST, measured at different times under different shared load, "
+        "did not compare like with like; this run measures both ways side by side.",
         "- Start-up (py-spy on `rasa run` until it answers): loading DIET was half of it, and Rasa's load trains "
         "DIET on one example (the whole training step traced) only to give the weights their shapes: 27%. Now "
         "the weights are made by one loss computation and read from the model as Rasa reads them, checking that "
