@@ -354,7 +354,8 @@ def render(results: dict) -> str:
             "scaling. Nothing else bounds it: the replicas share no state but the PostgreSQL tracker store and the "
             "Redis lock store and rate limits (one short query each per message). With a core per replica (plus "
             "one for the gateway and the databases) the throughput grows with the replicas, near-linearly up to the "
-            "gateway's own limit (about 1.5-2 ms of CPU per message, `bot/web/gateway`; several gateways can run).",
+            "gateway's own limit (1.5-2 ms of CPU per message alone, 3.5-4.5 ms beside Rasa on a busy machine, "
+            "`bot/web/gateway`; several gateways can run).",
         ]
     for note in results.get("notes", []):
         lines += ["", f"Note: {note}"]
@@ -410,7 +411,9 @@ def render(results: dict) -> str:
         "pooled connection says whether the desk is concerned (when it is, the same path as before: expiry, the "
         "message kept masked for staff), a reply without a handover signal needs no thread, the session factory is "
         "made once per database (`kb/db.py`), and `sniffio` is installed: 1.46-1.50 ms with one resident, "
-        "1.9-2.1 ms at 10 (3 alternating runs each, load average about 3). What is left is the frameworks: httpx's "
+        "1.9-2.1 ms at 10 (3 alternating runs each, load average about 3). In the whole stack, where it shares the "
+        "cores with Rasa, the same A/B gave 6.7-8.4 -> 3.6-4.7 ms at 10 residents and 5.6 -> 4.0 ms with one "
+        "(load average 3.2-3.6), and 20-49% more messages per second through it. What is left is the frameworks: httpx's "
         "client about a quarter of it, Starlette's and uvicorn's request and response handling, JSON. The gateway "
         "never capped the stack at 30 msg/s: at 4 ms per message one core carries 250 msg/s. Throughput at 10 "
         "residents is bounded by the CPU of the whole stack on 2 shared cores (per message: Rasa 11-14 ms, the "
