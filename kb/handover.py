@@ -166,6 +166,27 @@ def open_handover_of(session: Session, session_id: str) -> Handover | None:
     )
 
 
+# A resident's message may concern the desk when the conversation has an open handover, or some handover anywhere
+# is waiting (and may be overdue, for expire_overdue). Built once: the gateway runs it on every message.
+_CONCERNED = (
+    sa.select(Handover.id)
+    .where(
+        sa.or_(
+            Handover.state == "waiting",
+            sa.and_(Handover.session == sa.bindparam("session_id"), Handover.state.in_(HANDOVER_OPEN)),
+        )
+    )
+    .limit(1)
+)
+
+
+def desk_concerned(connection: sa.Connection | Session, session_id: str) -> bool:
+    """Whether a resident's message may concern the desk (see _CONCERNED): one indexed query. When False,
+    expire_overdue and open_handover_of would find nothing, so a caller may skip them (the gateway does, on every
+    message: most conversations never reach staff, and the queue is mostly empty)."""
+    return connection.execute(_CONCERNED, {"session_id": session_id}).first() is not None
+
+
 def latest_handover_of(session: Session, session_id: str) -> Handover | None:
     """The conversation's latest handover, in any state."""
     return session.scalar(

@@ -33,7 +33,7 @@ from bot.web.admin.inbox import FeedbackView, QuestionView
 from bot.web.admin.reports import ReportImportView
 from bot.web.admin.satisfaction import SatisfactionView
 from bot.web.admin.security import RoleAuthorization, StaffAuth, can_edit, csrf_token, current_role, current_user
-from kb.db import session_factory
+from kb.db import get_engine, session_factory
 from kb.shape import STAFF_FIELD_NAMES
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -86,7 +86,8 @@ def mount(app: FastAPI, url: str | None = None) -> None:
     url = url or settings.KB_DATABASE_URL
     admin = StaffAdmin(
         app,
-        session_maker=session_factory(url),
+        # its own factory: SQLAdmin turns autoflush off on the one it is given, and kb.db's is shared (cached)
+        session_maker=sessionmaker(get_engine(url), expire_on_commit=False),
         base_url="/admin",
         title=texts.TITLE,
         favicon_url="/admin/zt/favicon.svg",

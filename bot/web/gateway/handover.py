@@ -37,7 +37,7 @@ from bot.web.gateway.guards import address_guard, check_origin, error_response, 
 from bot.web.gateway.i18n import message
 from bot.web.gateway.validation import InputError, check_session, read_body
 from kb import handover as desk
-from kb.db import session_factory
+from kb.db import get_engine, session_factory
 from kb.models import Handover, HandoverEvent
 
 logger = logging.getLogger(__name__)
@@ -63,6 +63,9 @@ def status_of(session: Any, handover: Handover | None, hours: desk.Hours | None 
 def divert(session_id: str, text: str) -> dict[str, Any] | None:
     """The resident's message goes to staff when the conversation is waiting or with staff: its status; None:
     forward it to Rasa."""
+    with get_engine().connect() as connection:  # the usual case: one query, nothing to expire or divert
+        if not desk.desk_concerned(connection, session_id):
+            return None
     with session_factory()() as session, session.begin():
         hours = desk.current_hours(session)
         desk.expire_overdue(session, hours)
@@ -71,6 +74,11 @@ def divert(session_id: str, text: str) -> dict[str, Any] | None:
             return None
         desk.resident_says(session, handover, text)
         return status_of(session, handover, hours)
+
+
+def signals_desk(messages: list[dict[str, Any]]) -> bool:
+    """Whether the bot's messages carry the action's handover signal (rare): only then is after_reply needed."""
+    return any(isinstance(m.get("handover"), dict) for m in messages)
 
 
 def after_reply(session_id: str, lang: str, messages: list[dict[str, Any]]) -> dict[str, Any] | None:

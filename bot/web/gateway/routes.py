@@ -64,13 +64,14 @@ async def chat(request: Request) -> JSONResponse:
     except RasaUnavailable:
         return error_response(InputError(503, "unavailable"), lang, question=question)
     body = {"session": session, "question": question, "lang": lang, "messages": messages}
-    try:
-        status = await run_in_threadpool(handover.after_reply, session, lang, messages)
-    except SQLAlchemyError as err:  # the queue is away: the reply still says to leave a message or call
-        logger.error("handover not queued: %s", type(err).__name__)
-        status = {"id": None, "state": "message"} if any("handover" in m for m in messages) else None
-    if status is not None:
-        body["handover"] = status
+    if handover.signals_desk(messages):  # no thread hand-off for the usual reply
+        try:
+            status = await run_in_threadpool(handover.after_reply, session, lang, messages)
+        except SQLAlchemyError as err:  # the queue is away: the reply still says to leave a message or call
+            logger.error("handover not queued: %s", type(err).__name__)
+            status = {"id": None, "state": "message"}
+        if status is not None:
+            body["handover"] = status
     return JSONResponse(body)
 
 
