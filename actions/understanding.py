@@ -139,7 +139,9 @@ _PERSONAL = re.compile(
     r"\b(names?|id (card )?numbers?|identity (card )?numbers?|phone numbers|addresses)\b[^?？]{0,20}\b(of|for) "
     r"(everyone|everybody|all|each|the people|those|people)\b|\blist (of )?(all )?(the )?(names|people) (of|who)\b|"
     r"(别人|他们|领了?的人|所有人|每个人)的?(身份证|手机号|电话号码|住址|名字|姓名)|谁(领|拿)了.{0,6}(名字|姓名)|"
-    r"(名字|姓名)和身份证",
+    r"(名字|姓名)和身份证|(镇长|书记|领导|干部|村长|主任|工作人员)的?(私人)?(手机|手机号码?|私人电话|家庭住址)|"
+    r"\b(mayor|party secretary|secretary|official|officials|leader|clerk)('s|s')? (personal |private )?(mobile|cell|home "
+    r"address|personal (phone|number))",
     re.I,
 )
 # Topics no town service covers (weather, lottery, shares …): a statement of scope, never "did you mean".
