@@ -20,16 +20,15 @@ HERE = Path(__file__).parent
 NAMES = ("questions", "holdout", "residents", "residents2", "residents3", "residents4", "residents5")
 SETS = {name: load(HERE / f"{name}.yml") for name in NAMES}
 RESULTS = Path(__file__).resolve().parents[2] / "results"
-# Issue 9's target: 95% in each language on every set (measured 2026-12-01 12:55 UTC: questions zh 100% en 100%,
-# holdout 100% / 98.0%, residents 97.1% / 96.3%), and no reply that states another entry's facts. The newer
-# sets are not all there yet (measured then: residents2 90.7% / 91.7%, residents3 95.1% / 96.0%, residents4
-# 96.3% / 89.1%, residents5 96.0% / 92.7%): their floors sit about two points under what they score, so that a
-# regression fails.
+# Issue 9's target: 95% in each language on every set (measured 2026-12-01 13:28 UTC: questions zh 100% en 100%,
+# holdout 100% / 98.0%, residents 97.1% / 96.3%, residents3 96.7% / 97.6%), and no reply that states another
+# entry's facts. Three sets are not there yet in English or Chinese (measured then: residents2 93.0% / 93.8%,
+# residents4 98.1% / 91.4%, residents5 97.4% / 93.6%): their floors sit about two points under what they score,
+# so that a regression fails.
 MIN_SCORE = {name: {"zh": 0.95, "en": 0.95} for name in SETS} | {
-    "residents2": {"zh": 0.88, "en": 0.89},
-    "residents3": {"zh": 0.93, "en": 0.94},
-    "residents4": {"zh": 0.94, "en": 0.87},
-    "residents5": {"zh": 0.94, "en": 0.90},
+    "residents2": {"zh": 0.90, "en": 0.91},
+    "residents4": {"zh": 0.95, "en": 0.89},
+    "residents5": {"zh": 0.95, "en": 0.91},
 }
 # Wrong-entry replies still given (issue 9 stays open for them). The audit fails on any other one, and on
 # any of these that is fixed (so that the list shrinks with the fixes).
