@@ -221,7 +221,7 @@ class StaffAuth(AuthenticationBackend):
         )
         self.middlewares.append(Middleware(CSRFMiddleware))
         self.session_maker = session_maker
-        self.login_limiter = RateLimiter({"login": settings.ADMIN_LOGIN_LIMIT})
+        self.login_limiter = RateLimiter({"login": settings.ADMIN_LOGIN_LIMIT}, exact=True)
 
     def _check_password(self, username: str, password: str) -> tuple[dict[str, Any] | None, int]:
         with self.session_maker() as session, session.begin():
