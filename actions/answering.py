@@ -142,6 +142,14 @@ class Choice:
     shared: dict[str, float] = field(default_factory=dict)  # the part of it from names several entries share
 
 
+# A switch of topic that names only a thing: "and the air?", "what about the water?", "那空气呢？".
+_SWITCH = re.compile(
+    r"^(?:and|what about|how about|and what about)(?: the)? ((?:(?!how|what|who|when|where|why|many|much)[a-z-]+ ?){1,3})[?？]*$"
+    r"|^(?:那|那么)?([\u4e00-\u9fff]{2,8})呢[?？]*$",
+    re.I,
+)
+
+
 def choose_entry(
     question: str,
     index: KnowledgeIndex,
@@ -194,6 +202,11 @@ def choose_entry(
         else:
             add(eid, votes.generic_name)
             shared[eid] = shared.get(eid, 0.0) + votes.generic_name
+    switched = _SWITCH.match(question.strip())
+    if not named and switched:
+        # "and the air?", "那空气呢？": a word only one service's names hold names it in a switch of topic
+        for eid in index.named_by_a_part(switched.group(1) or switched.group(2))[:1]:
+            add(eid, votes.generic_name)
     if context:
         for eid, specific in index.named(context)[:2]:
             add(eid, votes.context_name if specific else votes.context_name / 2)

@@ -15,7 +15,7 @@ import numpy as np
 
 from bot.rewrite import Rewriter
 from kb.lexicon import chinese_names, rewrite_tables, toneless
-from kb.text import Segmenter, normalize, tokens
+from kb.text import STOPWORDS_EN, Segmenter, normalize, tokens
 from kb.token_memo import TokenMemo
 
 
@@ -159,6 +159,13 @@ class KnowledgeIndex:
             for part in _parts(form):
                 owners[part].add(eid)
         self.generic = {form for form, eid in forms if owners[form] - {eid}}
+        # Parts of names that only one entry's names hold ("air" of air quality, 空气 of 空气质量): in a short
+        # follow-up ("and the air?", "那空气呢？") they name that entry (kb.search.KnowledgeIndex.named_by_a_part).
+        self._own_parts = {
+            part: next(iter(eids))
+            for part, eids in owners.items()
+            if len(eids) == 1 and part not in STOPWORDS_EN and (not part.isascii() or len(part) > 2)
+        }
         # Aho-Corasick automatons find every name in one pass, however many entries there are.
         self._chinese_names = _automaton((form, eid) for form, eid in forms if not form.isascii())
         self._english_names = _automaton((f" {form} ", eid) for form, eid in forms if form.isascii() and form)
@@ -237,6 +244,17 @@ class KnowledgeIndex:
         for _, _, _, alias, eid in sorted(self._matches(query), key=lambda m: -len(m[3].strip())):
             found[eid] = found.get(eid, False) or alias.strip() not in self.generic
         return list(found.items())
+
+    def named_by_a_part(self, query: str) -> list[str]:
+        """Entries named by a part of a name that is theirs alone ("and the air?"), longest part first."""
+        text = normalize(query)
+        spaced = _name_form(text).split()
+        found = [
+            *(text[i:j] for i in range(len(text)) for j in range(i + 2, min(len(text), i + 8) + 1)),
+            *(" ".join(spaced[i:j]) for i in range(len(spaced)) for j in range(i + 1, min(len(spaced), i + 3) + 1)),
+        ]
+        owned = sorted((p for p in found if p in self._own_parts), key=len, reverse=True)
+        return list(dict.fromkeys(self._own_parts[p] for p in owned))
 
     def overlapping_names(self, query: str) -> set[str]:
         """Entries whose specific names overlap another entry's specific name in the question ("fire safety

@@ -492,3 +492,9 @@ def test_a_wrong_figure_is_corrected_with_the_figure_of_what_was_claimed(index, 
     reply = ask(index, text, "en", intent=f"ask_{entry}", confidence=0.9)
     first_fact = reply.text.split("\n")[1]
     assert reply.entry_id == entry and re.search(rf"\b{figure}\b", first_fact)
+
+
+@pytest.mark.parametrize("text, lang", [("and the air?", "en"), ("那空气呢？", "zh")])
+def test_a_short_follow_up_naming_a_word_only_one_services_names_hold_moves_to_it(index, text, lang):
+    reply = ask(index, text, lang, topic="water_quality")
+    assert reply.entry_id == "air_quality" and reply.kind == "answer"
