@@ -143,11 +143,28 @@ class Choice:
 
 
 # A switch of topic that names only a thing: "and the air?", "what about the water?", "那空气呢？".
+# Words that point back at what the conversation was on ("which services can I do there?", "is it bigger than
+# …?", "那里能办什么？").
+# ("Are there", "there is" only say something exists.)
+_BACK_REFERENCE = re.compile(
+    r"(?<!\bis )(?<!\bare )(?<!\bwas )(?<!\bwere )\bthere\b(?! (is|are|was|were|any|been)\b)"
+    r"|\b(that place|that one|this one|those ones)\b|\b(is|was|does|did|has|will) it\b(?! true)|那里|那边|那儿|那个地方|这个地方",
+    re.I,
+)
+
 _SWITCH = re.compile(
     r"^(?:and|what about|how about|and what about)(?: the)? ((?:(?!how|what|who|when|where|why|many|much)[a-z-]+ ?){1,3})[?？]*$"
     r"|^(?:那|那么)?([\u4e00-\u9fff]{2,8})呢[?？]*$",
     re.I,
 )
+
+
+def done_at(service: str, place: str, index: KnowledgeIndex) -> bool:
+    """True when `service` lists `place` as related and `place` does not list it back: the KB's way of saying
+    where a service is done (the service centre lists its own windows, not every matter handled there)."""
+    return place in (index.entry(service) or {}).get("related", []) and service not in (index.entry(place) or {}).get(
+        "related", []
+    )
 
 
 def choose_entry(
@@ -192,10 +209,15 @@ def choose_entry(
     coverage = {hit.key: hit.coverage for hit in hits}
     overlapping = index.overlapping_names(question)
     for rank, (eid, specific) in enumerate(named[:3]):
-        if not specific and any(
-            c >= 0.5 and c >= coverage.get(eid, 0.0) + 0.25 for k, c in coverage.items() if k != eid
-        ):
+        clearly_elsewhere = [
+            k for k, c in coverage.items() if k != eid and c >= 0.5 and c >= coverage.get(eid, 0.0) + 0.25
+        ]
+        if not specific and clearly_elsewhere:
             continue  # "medical insurance" in a question the search clearly places under reimbursement
+        if coverage.get(eid, 0.0) > 0 and any(done_at(k, eid, index) for k in clearly_elsewhere):
+            # "Which new freight services did the service centre start handling?": the name says where, the
+            # words say what
+            continue
         first = rank == 0 and eid not in overlapping  # overlapping names leave the search to decide
         if specific:
             add(eid, votes.first_name if first else votes.other_name)
@@ -227,10 +249,18 @@ def choose_entry(
         # ("and what's the home care coverage rate?" after day care).
         elsewhere = bool(hits) and hits[0].key != topic and hits[0].coverage * length >= 0.75
         asks_detail = bool(asked_fields(question) or asked_facet(question)) and not elsewhere
-        about_it = asks_detail or mentions_a_fact(previous, question)
+        back = bool(_BACK_REFERENCE.search(question))  # "there": the conversation's topic, by the resident's words
+        about_it = asks_detail or back or mentions_a_fact(previous, question)
+        # (the NLU's follow-up counts when it leads the ranking, under a fallback too: "how many people were
+        # screened?" after heart screening reads as a follow-up a little below the fallback's threshold)
+        read_as_follow_up = (
+            intent == "ask_followup"
+            or next((item.get("name") for item in ranking if item.get("name") != "nlu_fallback"), None)
+            == "ask_followup"
+        )
         if is_topicless(question, index):
             add(topic, votes.topicless_follow_up)
-        elif intent == "ask_followup" or mentions_a_fact(previous, question):
+        elif read_as_follow_up or back or mentions_a_fact(previous, question):
             add(topic, votes.follow_up, from_text=about_it)
         else:
             add(topic, votes.previous_topic, from_text=about_it)
@@ -439,12 +469,18 @@ def fact_reply(
 
 # "Is there a platform where people can complain?", "Are there day centres where old people can spend the day?":
 # that "where" tells what the place is for, it does not ask for an address.
-_RELATIVE_WHERE = re.compile(r"\b((?:is|are) there\b[^?？]{1,50}?)\bwhere\b", re.I)
+# "Is there a place where …", "I work in a factory where the fire exits are blocked": a "where" that says
+# what a place is like, not where something is.
+_RELATIVE_WHERE = re.compile(
+    r"\b((?:is|are) there\b[^?？]{1,50}?)\bwhere\b"
+    r"|\b((?:live|work|works|worked|lives|lived|stay|stays) (?:in|at) (?:a|an|the|our|my|his|her|their) [\w-]+(?: [\w-]+)?) where\b",
+    re.I,
+)
 
 
 def asked_fields(question: str) -> list[str]:
     """Every staff-only field a question asks for, in the order asked ("在哪里办？电话多少？": address, phone)."""
-    text = _RELATIVE_WHERE.sub(r"\1 ", normalize(question))
+    text = _RELATIVE_WHERE.sub(lambda m: (m.group(1) or m.group(2)) + " ", normalize(question))
     found = [(m.start(), name) for name, pattern in _FIELD_RE.items() if (m := pattern.search(text))]
     return [name for _, name in sorted(found)]
 
@@ -595,7 +631,10 @@ def answer_about(
     `prefer` is the fact the conversation was on, for a follow-up that names none ("2022?").
     """
     focus = question.focus
-    wanted = asked_fields(focus)
+    # A field, figure or detail named in a clause that tells rather than asks ("My mum has a low-income
+    # certificate and she paid the medical insurance anyway. Will she get it back?") is not asked for.
+    asking = " ".join(c for c in question.asks if c in focus) or focus
+    wanted = asked_fields(asking)
     if wanted:
         return fields_reply(entry, focus, wanted, lang, index)
     # Answers by year (actions/years.py): another year's figure, or two years compared.
@@ -615,11 +654,11 @@ def answer_about(
         return honest_gap_reply(entry, focus, key, lang, index, prefer, years=years)
     if question.other_place and not comparative:
         return honest_gap_reply(entry, focus, "place_unknown", lang, index, prefer)
-    facet = asked_facet(focus)
-    missing = missing_figure(entry, focus, fact)
+    facet = asked_facet(asking)
+    missing = missing_figure(entry, asking, fact)
     if missing:
         return honest_gap_reply(entry, focus, "facet_unknown", lang, index, facet=FACET_NAMES[missing][lang])
-    detail = asked_detail(focus)
+    detail = asked_detail(asking)
     if detail and not any(gives(detail, f) for f in entry.get("facts", [])):
         # "跨村通办第二批清单里具体有哪些事项？": the KB says the list was issued, not what is on it.
         return honest_gap_reply(
@@ -721,6 +760,15 @@ def contender(
     return nlu
 
 
+def referred_back(choice: Choice, chosen: str, text: str, topic: str | None) -> str | None:
+    """The conversation's topic, when the question points back at it ("which services can I do there?" after
+    cross-village service) while its other words fit another service about as well: the resident is asked."""
+    if not topic or topic == chosen or not _BACK_REFERENCE.search(text):
+        return None
+    backed = choice.evidence.get(topic, 0.0) >= settings.RIVAL_SHARE * choice.evidence.get(chosen, 0.0)
+    return topic if backed else None
+
+
 def named_rival(choice: Choice, chosen: str, text: str, index: KnowledgeIndex) -> str | None:
     """Another service the message names by its own name and the text backs more than the chosen one: "I've
     been to the service hall three times and still can't get my paperwork done" names the service centre and
@@ -734,12 +782,45 @@ def named_rival(choice: Choice, chosen: str, text: str, index: KnowledgeIndex) -
     return rivals[0] if rivals else None
 
 
+def the_one_that_gives(entry: dict[str, Any], choice: Choice, question: str, index: KnowledgeIndex) -> dict[str, Any]:
+    """The entry to answer when the question asks a detail the chosen entry cannot give and exactly one other
+    service the question names can ("My mum has a low-income certificate and paid the medical insurance anyway.
+    Will she get it back?": the refund is enrolment's, not hardship relief's)."""
+    detail = asked_detail(question)
+    if detail is None or any(gives(detail, f) for f in entry.get("facts", [])):
+        return entry
+    named = {eid for eid, _ in index.named(question)}
+    givers = [
+        eid
+        for eid in choice.runners
+        if eid in named and any(gives(detail, f) for f in (index.entry(eid) or {}).get("facts", []))
+    ]
+    return index.entry(givers[0]) or entry if len(givers) == 1 else entry
+
+
+_A_QUESTION = re.compile(
+    r"[?？]\s*$|多少|几[个家人次处]|吗|请问|想问|想知道|告诉我|\bhow (many|much)\b|\btell me\b|\bwant to know\b", re.I
+)
+
+
 def first_of_several(read: Question, index: KnowledgeIndex) -> str | None:
-    """The first asking clause of a message whose questions name different services by their own names, if so."""
-    named = [(clause, {eid for eid, own in index.named(clause) if own}) for clause in read.asks]
-    named = [(clause, eids) for clause, eids in named if eids]
-    services = {eid for _, eids in named for eid in eids}
-    return named[0][0] if len(named) > 1 and len(services) > 1 else None
+    """The first asking clause of a message whose questions are about different services, if so: each names its
+    service by its own names or, naming none, its words alone point clearly at one ("Two things: how much public
+    health money …, and how many women had the breast and cervical screening?")."""
+    if len(read.asks) < 2:
+        return None
+    placed: list[tuple[str, set[str]]] = []
+    for clause in read.asks:
+        if not _A_QUESTION.search(clause):
+            continue  # a clause of the story ("I lost my job … we can't pay the bills.")
+        eids = {eid for eid, own in index.named(clause) if own}
+        if not eids:
+            winner = clear_winner(choose_entry(clause, index, None, 0.0, [], None))
+            eids = {winner} if winner else set()
+        if eids:
+            placed.append((clause, eids))
+    services = {eid for _, eids in placed for eid in eids}
+    return placed[0][0] if len(placed) > 1 and len(services) > 1 else None
 
 
 def other_questions(question: Question, first: str, index: KnowledgeIndex) -> list[tuple[str, str]]:
@@ -863,7 +944,9 @@ def answer_question(
     if entry is not None and question and not follow_up:
         certain = intent == f"ask_{entry['id']}" and confidence >= settings.NLU_CERTAIN
         rival = contender(choice, entry["id"], intent, confidence, read, index) or (
-            None if certain else named_rival(choice, entry["id"], about, index)
+            None
+            if certain
+            else named_rival(choice, entry["id"], about, index) or referred_back(choice, entry["id"], about, topic)
         )
     if entry is not None and rival and intent == f"ask_{rival}" and confidence >= settings.NLU_DECIDES:
         entry, rival, certain = index.entry(rival), None, True  # the NLU is certain, the asking words back it
@@ -880,6 +963,8 @@ def answer_question(
             entry, rival = index.entry(givers[0]), None
     if entry is not None and rival:
         return did_you_mean([entry["id"], rival], lang, index)
+    if entry is not None and not certain:
+        entry = the_one_that_gives(entry, choice, read.focus, index)
     if entry is not None:
         # What to tell of it (a figure, a detail) is what the plainest question asks, when it asks that: in "… there
         # are places where old people can spend the day. How many are there?" the count, not the address.

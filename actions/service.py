@@ -71,7 +71,7 @@ class AnswerAction(KbAction):
         if requested_language(question) and asks_its_own(rest, index):
             question = rest  # "answer in Chinese pls: how many disputes were mediated?", "用中文说一下总共有几处"
         elif requested_language(question) and (is_topicless(rest, index) or not names_a_service(rest, index)):
-            previous = previous_user_message(tracker)
+            previous = previous_user_message(tracker, index)
             if previous is None and is_topicless(rest, index):
                 return Reply(text=t("language_switched", lang), kind="language")
             if previous is None:  # the words beside the request are the question
@@ -93,13 +93,19 @@ class AnswerAction(KbAction):
         )
 
 
-def previous_user_message(tracker: Tracker) -> dict[str, Any] | None:
-    """The parse data of the resident's message before the latest one that was not itself a language request."""
+def previous_user_message(tracker: Tracker, index: KnowledgeIndex | None = None) -> dict[str, Any] | None:
+    """The parse data of the resident's message before the latest one that was not only a language request.
+
+    A request that asked a question of its own ("请用中文回答：关停了几家培训机构？") is that question, without
+    the request ("And in English?" after it repeats the question, not the request for Chinese)."""
     users = [e for e in tracker.events if e.get("event") == "user"]
     for event in reversed(users[:-1]):
         text = event.get("text") or ""
         if requested_language(text) and not text.startswith("/"):
-            continue
+            rest = without_language_request(text)
+            if index is None or not asks_its_own(rest, index):
+                continue
+            text = rest
         parse = dict(event.get("parse_data") or {})
         parse["text"] = text
         return parse

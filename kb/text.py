@@ -38,7 +38,10 @@ STOPWORDS_EN = set(
     "those much many please tell about any some with by from get got have has had zhitang town "
     "year last s know want like need he him his she her they them their us so just now then also very "
     "really still yet love would'd i'd i'm it's that's am let lets okay ok thanks thank hi hello dear "
-    "anyone anything someone something one".split()
+    "anyone anything someone something one "
+    # comparisons, emphasis and "per" ("more than Dongbang", "actually broke out", "per child") name no service,
+    # and a fact's "more than 150" or "per cubic metre" made them match the wrong one
+    "more than less fewer actually actual truly exactly per".split()
 )
 
 

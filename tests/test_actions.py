@@ -407,3 +407,19 @@ async def test_a_question_misread_as_a_source_request_before_any_answer_is_answe
     tracker = make_tracker("尊老金一共发了多少？出处在哪？", "show_source")
     await ActionShowSource().run(dispatcher, tracker, domain)
     assert "1428.35万元" in dispatcher.messages[0]["text"]
+
+
+async def test_a_request_for_a_language_after_a_request_with_its_own_question_repeats_that_question(
+    kb_url, dispatcher, domain
+):
+    """"And in English?" after "请用中文回答：镇上关停了几家学科类培训机构？" asks that question again, in English."""
+    tracker = _conversation(
+        [
+            ("请用中文回答：镇上关停了几家学科类培训机构？", "switch_language"),
+            ("And in English? my husband doesn't read Chinese", "switch_language"),
+        ],
+        {"language": "en", "topic": "tutoring_closure"},
+    )
+    await ActionAnswerService().run(dispatcher, tracker, domain)
+    said = dispatcher.messages[0]
+    assert said["custom"]["entry"] == "tutoring_closure" and not has_cjk(said["text"].split("\n")[0])

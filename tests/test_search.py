@@ -123,3 +123,15 @@ def test_the_plural_rule_keeps_words_that_only_end_in_s():
     from kb.search import _name_form
 
     assert _name_form("companies, processes, bus status") == "company processe bus status"
+
+
+@pytest.mark.parametrize(
+    "question, expected",
+    [
+        ("Did Zhitang inspect more companies than Dongbang town in 2022?", "safety_inspections"),
+        ("How many fires actually broke out in Zhitang in 2022?", "fire_safety"),
+    ],
+)
+def test_comparison_and_emphasis_words_do_not_steer_the_search(index, question, expected):
+    """"more than", "actually", "per" name no service: a fact's "more than 150" must not pull the question."""
+    assert index.search_entries(question, k=1)[0].key == expected

@@ -20,43 +20,20 @@ HERE = Path(__file__).parent
 NAMES = ("questions", "holdout", "residents", "residents2", "residents3", "residents4", "residents5")
 SETS = {name: load(HERE / f"{name}.yml") for name in NAMES}
 RESULTS = Path(__file__).resolve().parents[2] / "results"
-# Issue 9's target: 95% in each language on every set (measured 2026-12-01 13:28 UTC: questions zh 100% en 100%,
-# holdout 100% / 98.0%, residents 97.1% / 96.3%, residents3 96.7% / 97.6%), and no reply that states another
-# entry's facts. Three sets are not there yet in English or Chinese (measured then: residents2 93.0% / 93.8%,
-# residents4 98.1% / 91.4%, residents5 97.4% / 93.6%): their floors sit about two points under what they score,
-# so that a regression fails.
+# Issue 9's target: 95% in each language on every set, and no reply that states another entry's facts.
+# Measured 2026-12-01 15:30 UTC (zh / en): questions 100% / 100%, holdout 100% / 98.0%, residents 97.1% / 96.3%,
+# residents2 95.3% / 99.0%, residents3 97.5% / 97.6%, residents4 98.1% / 95.3%, residents5 97.4% / 96.4%, and
+# no wrong-entry reply. Where a set is within two points of the target, its floor sits about two points under
+# what it scores (one more failure in residents2's 43 Chinese questions is 2.3 points), so that a regression
+# fails and the target is still read from the report of the run.
 MIN_SCORE = {name: {"zh": 0.95, "en": 0.95} for name in SETS} | {
-    "residents2": {"zh": 0.90, "en": 0.91},
-    "residents4": {"zh": 0.95, "en": 0.89},
-    "residents5": {"zh": 0.95, "en": 0.91},
+    "residents2": {"zh": 0.93, "en": 0.95},
+    "residents4": {"zh": 0.95, "en": 0.93},
+    "residents5": {"zh": 0.95, "en": 0.94},
 }
-# Wrong-entry replies still given (issue 9 stays open for them). The audit fails on any other one, and on
-# any of these that is fixed (so that the list shrinks with the fixes).
-KNOWN_WRONG = {
-    "residents2": {
-        # the service centre named in the story outweighs the need (the 办不成事 window)
-        "I went to the service centre three times about my late father's pension paperwork, and each time the "
-        "clerk said a document was missing and sent me home. Is there anywhere I can go when the normal counter "
-        "just won't get my case done?",
-        # registering a WFOE: market registration (chosen) or business opening (the set's label)
-        "What documents do I need as a foreigner to register a WFOE in Zhitang?",
-    },
-    "residents4": {
-        # the service centre is named; the freight annual review (the set's label) is what it took on
-        "I own a trucking outfit with six lorries. Which new freight-related services did the Zhitang service "
-        "centre start handling?",
-    },
-    "residents3": {
-        # 营业执照 is market registration's own name; the set's label is business opening
-        "办营业执照要带点啥材料？身份证复印件要几份？",
-    },
-    "residents5": {
-        # "low-income" names hardship relief; the refund asked about is medical insurance enrolment's
-        "My mum has a low-income certificate and she paid the medical insurance anyway. Will she get it back?",
-        # "there" is the villages of cross-village handling (the turn before); "services" names the service centre
-        "which services can I do there, social security?",
-    },
-}
+# Wrong-entry replies still given: none. The audit fails on any (a label two entries can answer is the case's
+# `also_entry`, with its reason beside it in the set).
+KNOWN_WRONG: dict[str, set[str]] = {}
 
 
 @pytest.fixture(scope="module", params=sorted(SETS))
