@@ -412,7 +412,7 @@ async def test_a_question_misread_as_a_source_request_before_any_answer_is_answe
 async def test_a_request_for_a_language_after_a_request_with_its_own_question_repeats_that_question(
     kb_url, dispatcher, domain
 ):
-    """"And in English?" after "请用中文回答：镇上关停了几家学科类培训机构？" asks that question again, in English."""
+    """ "And in English?" after "请用中文回答：镇上关停了几家学科类培训机构？" asks that question again, in English."""
     tracker = _conversation(
         [
             ("请用中文回答：镇上关停了几家学科类培训机构？", "switch_language"),

@@ -133,5 +133,5 @@ def test_the_plural_rule_keeps_words_that_only_end_in_s():
     ],
 )
 def test_comparison_and_emphasis_words_do_not_steer_the_search(index, question, expected):
-    """"more than", "actually", "per" name no service: a fact's "more than 150" must not pull the question."""
+    """ "more than", "actually", "per" name no service: a fact's "more than 150" must not pull the question."""
     assert index.search_entries(question, k=1)[0].key == expected
