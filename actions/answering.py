@@ -210,7 +210,7 @@ def choose_entry(
     overlapping = index.overlapping_names(question)
     for rank, (eid, specific) in enumerate(named[:3]):
         clearly_elsewhere = [
-            k for k, c in coverage.items() if k != eid and c >= 0.5 and c >= coverage.get(eid, 0.0) + 0.25
+            str(k) for k, c in coverage.items() if k != eid and c >= 0.5 and c >= coverage.get(eid, 0.0) + 0.25
         ]
         if not specific and clearly_elsewhere:
             continue  # "medical insurance" in a question the search clearly places under reimbursement
