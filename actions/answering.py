@@ -11,7 +11,7 @@ from datetime import date
 from typing import Any
 
 from actions import years as yearly
-from actions.details import DETAIL_NAMES, asked_detail, gives, strip_detail_words
+from actions.details import DETAIL_NAMES, Detail, asked_detail, gives, strip_detail_words
 from actions.i18n import BUTTONS, FACET_NAMES, FIELD_NAMES, t, week_text
 from actions.understanding import Question, figure_value, stated_figures, understand, without_time_and_place
 from bot import settings
@@ -659,7 +659,7 @@ def answer_about(
     if missing:
         return honest_gap_reply(entry, focus, "facet_unknown", lang, index, facet=FACET_NAMES[missing][lang])
     detail = asked_detail(asking)
-    if detail and not any(gives(detail, f) for f in entry.get("facts", [])):
+    if detail and not gives_detail(entry["id"], detail, index):
         # "跨村通办第二批清单里具体有哪些事项？": the KB says the list was issued, not what is on it.
         return honest_gap_reply(
             entry, focus, "facet_unknown", lang, index, prefer, facet=DETAIL_NAMES[detail.name][lang]
@@ -782,20 +782,25 @@ def named_rival(choice: Choice, chosen: str, text: str, index: KnowledgeIndex) -
     return rivals[0] if rivals else None
 
 
-def the_one_that_gives(entry: dict[str, Any], choice: Choice, question: str, index: KnowledgeIndex) -> dict[str, Any]:
+def nlu_decides(intent: str | None, confidence: float, eid: str | None) -> bool:
+    """The NLU is certain (NLU_DECIDES) of this entry: followed when the text backs it at all."""
+    return bool(eid) and intent == f"ask_{eid}" and confidence >= settings.NLU_DECIDES
+
+
+def gives_detail(eid: str, detail: Detail | None, index: KnowledgeIndex) -> bool:
+    """True when a fact of the entry gives the detail asked (actions/details.yml `given_by`)."""
+    return detail is not None and any(gives(detail, f) for f in (index.entry(eid) or {}).get("facts", []))
+
+
+def the_one_that_gives(
+    entry: dict[str, Any], detail: Detail, choice: Choice, question: str, index: KnowledgeIndex
+) -> dict[str, Any]:
     """The entry to answer when the question asks a detail the chosen entry cannot give and exactly one other
     service the question names can ("My mum has a low-income certificate and paid the medical insurance anyway.
-    Will she get it back?": the refund is enrolment's, not hardship relief's)."""
-    detail = asked_detail(question)
-    if detail is None or any(gives(detail, f) for f in entry.get("facts", [])):
-        return entry
+    Will she get it back?": the refund is enrolment's, not hardship relief's); else the chosen one."""
     named = {eid for eid, _ in index.named(question)}
-    givers = [
-        eid
-        for eid in choice.runners
-        if eid in named and any(gives(detail, f) for f in (index.entry(eid) or {}).get("facts", []))
-    ]
-    return index.entry(givers[0]) or entry if len(givers) == 1 else entry
+    givers = [eid for eid in choice.runners if eid in named and gives_detail(eid, detail, index)]
+    return (index.entry(givers[0]) or entry) if len(givers) == 1 else entry
 
 
 _A_QUESTION = re.compile(
@@ -923,8 +928,7 @@ def answer_question(
     ) or (
         # a certain NLU whose entry the text backs too, if less than another ("How much public health money
         # did the town hand out?": "hand out" also fits other entries' words)
-        confidence >= settings.NLU_DECIDES
-        and intent == f"ask_{choice.entry_id}"
+        nlu_decides(intent, confidence, choice.entry_id)
         and mine >= max(settings.SUGGEST_MIN_EVIDENCE, settings.CONTEST_SHARE * best)
     )
     # A follow-up with no conversation to follow ("how much was paid out in total?" after a "did you mean")
@@ -948,23 +952,19 @@ def answer_question(
             if certain
             else named_rival(choice, entry["id"], about, index) or referred_back(choice, entry["id"], about, topic)
         )
-    if entry is not None and rival and intent == f"ask_{rival}" and confidence >= settings.NLU_DECIDES:
+    if entry is not None and rival and nlu_decides(intent, confidence, rival):
         entry, rival, certain = index.entry(rival), None, True  # the NLU is certain, the asking words back it
+    detail = asked_detail(read.focus)
     if entry is not None and rival:
         # Of the two services, only one can answer the detail asked ("低保免缴的医保钱能退吗": the refund is
         # enrolment's): that one is answered.
-        detail = asked_detail(read.focus)
-        givers = [
-            eid
-            for eid in (entry["id"], rival)
-            if detail and any(gives(detail, f) for f in (index.entry(eid) or {}).get("facts", []))
-        ]
+        givers = [eid for eid in (entry["id"], rival) if gives_detail(eid, detail, index)]
         if len(givers) == 1:
             entry, rival = index.entry(givers[0]), None
     if entry is not None and rival:
         return did_you_mean([entry["id"], rival], lang, index)
-    if entry is not None and not certain:
-        entry = the_one_that_gives(entry, choice, read.focus, index)
+    if entry is not None and not certain and detail and not gives_detail(entry["id"], detail, index):
+        entry = the_one_that_gives(entry, detail, choice, read.focus, index)
     if entry is not None:
         # What to tell of it (a figure, a detail) is what the plainest question asks, when it asks that: in "… there
         # are places where old people can spend the day. How many are there?" the count, not the address.
