@@ -630,3 +630,25 @@ def test_an_instruction_dressed_as_the_admins_gets_the_scope_and_no_facts(index)
 )
 def test_a_where_that_tells_what_a_place_is_like_asks_for_no_address(text):
     assert "address" not in asked_fields(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["I can renew my passport in Zhitang service center?", "Can I get my ID card replaced at the service centre?"],
+)
+def test_whether_a_matter_can_be_done_at_the_centre_is_a_list_the_report_does_not_give(index, text):
+    reply = ask(index, text, "en", intent="ask_service_centre", confidence=0.9)
+    assert reply.kind == "facet_unknown" and reply.entry_id == "service_centre"
+    assert "itemised" in reply.text.split("\n")[0]
+
+
+@pytest.mark.parametrize(
+    "text, lang, entry, expected",
+    [
+        ("阿拉姆妈今年85岁哉，尊老金一个号头发几化铜钿？", "zh", "elder_allowance", "field_unknown"),  # a month's rate
+        ("廉勤监督平台上报了几个典型案例", "zh", "supervision_platform", "11个"),
+    ],
+)
+def test_wu_words_and_the_reports_typical_cases(index, text, lang, entry, expected):
+    reply = ask(index, text, lang, intent=f"ask_{entry}", confidence=0.9)
+    assert reply.entry_id == entry and (reply.kind == expected or expected in reply.text)
