@@ -130,6 +130,17 @@ def mentions_a_fact(entry: dict[str, Any], question: str) -> bool:
     )
 
 
+def names_the_fact(fact: dict[str, Any], question: str) -> bool:
+    """True when the question uses a keyword of the fact other than a word that only asks for a kind of figure
+    ("how many" in "the insurance pays how many percent?" names no fact)."""
+    text = normalize(question)
+    return any(
+        _keyword_in(w, text)
+        for w in fact["keywords"]["zh"] + fact["keywords"]["en"]
+        if len(w) > 1 and not any(pattern.fullmatch(w) for pattern in _FACET_RE.values())
+    )
+
+
 @dataclass
 class Choice:
     """The entry a question is about, how sure (0..1), the runners-up, and whether the text itself (a name, the
@@ -613,10 +624,12 @@ def missing_figure(entry: dict[str, Any], focus: str, fact: dict[str, Any] | Non
     it holds no figure at all."""
     facet, facts = asked_facet(focus), entry.get("facts", [])
     if facet in ("rate", "amount") and not any(f["kind"] == facet for f in facts):
-        if not (fact and mentions_a_fact({"facts": [fact]}, focus)):
+        if not (fact and names_the_fact(fact, focus)):
             return facet
     if _ASKS_A_NUMBER.search(normalize(focus)) and not any(f.get("figure") for f in facts):
         return "count"
+    if asked_unit(focus) == "人" and not any("人" in (f.get("figure") or "") for f in facts):
+        return "count"  # how many people, where the entry counts only sessions or years ("the 27th fitness month")
     return None
 
 

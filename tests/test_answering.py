@@ -652,3 +652,21 @@ def test_whether_a_matter_can_be_done_at_the_centre_is_a_list_the_report_does_no
 def test_wu_words_and_the_reports_typical_cases(index, text, lang, entry, expected):
     reply = ask(index, text, lang, intent=f"ask_{entry}", confidence=0.9)
     assert reply.entry_id == entry and (reply.kind == expected or expected in reply.text)
+
+
+def test_how_many_percent_asks_a_rate_not_a_count(index):
+    reply = ask(
+        index, "If I stay in hospital, the insurance pay how many percent?", "en", "ask_medical_reimbursement", 0.9
+    )
+    assert reply.kind == "facet_unknown" and reply.entry_id == "medical_reimbursement"
+    assert "1293" not in reply.text.split("\n")[0]
+
+
+def test_how_many_people_of_an_entry_that_counts_no_people_is_not_in_the_kb(index):
+    reply = ask(index, "How many people took part?", "en", "ask_followup", 0.9, topic="fitness_month")
+    assert reply.kind == "facet_unknown" and reply.entry_id == "fitness_month"
+
+
+def test_how_many_people_is_answered_where_the_entry_counts_people(index):
+    reply = ask(index, "How many seniors received the elder allowance?", "en", "ask_elder_allowance", 0.9)
+    assert reply.kind == "answer" and "21389" in reply.text
