@@ -239,8 +239,9 @@ def test_a_messages_sparse_features_are_rasas_with_the_fix_applied(monkeypatch):
         assert ours.features.col.tolist() == rasas.features.col.tolist()
 
 
-def tiny_diet(tmp_path: Path) -> tuple[Any, Any, list[Any], Any, Any]:
-    """A DIET trained for two epochs on a few examples (with the tokenizer and featurizer it reads), persisted."""
+def tiny_diet(tmp_path: Path, diet_class: Any = None, **overrides: Any) -> tuple[Any, Any, list[Any], Any, Any]:
+    """A DIET (Rasa's, or `diet_class`) trained for two epochs on a few examples (with the tokenizer and
+    featurizer it reads), persisted; `overrides`: settings of DIET's config."""
     from rasa.nlu.classifiers.diet_classifier import DIETClassifier
     from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import CountVectorsFeaturizer
     from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
@@ -263,6 +264,8 @@ def tiny_diet(tmp_path: Path) -> tuple[Any, Any, list[Any], Any, Any]:
     featurizer.train(data)
     featurizer.process_training_data(data)
     config = {**DIETClassifier.get_default_config(), "epochs": 2, "random_seed": 1, "entity_recognition": False}
+    config.update(overrides)
+    DIETClassifier = diet_class or DIETClassifier  # noqa: N806 (the class)
     resource = DIETClassifier.create(config, storage, Resource("diet"), context).train(data)
     texts = ["hello", "elder allowance please", "insurance refund amount", "good evening friend"]
     return DIETClassifier, config, texts, (storage, resource, context), (tokenizer, featurizer)
@@ -322,3 +325,30 @@ def test_diet_load_falls_back_to_rasa_when_a_weight_is_missing(tmp_path, monkeyp
     monkeypatch.setattr(RasaModel, "load_weights", broken)
     assert diet.load(config, storage, resource, context).model is not None  # Rasa's own load does not ask
     assert calls == [False], "Rasa's load was asked"
+
+
+@pytest.mark.parametrize(
+    "domain",
+    [Domain.empty(), DOMAIN, Domain.from_dict({"intents": ["greet"]}), Domain.from_dict({})],
+    ids=["empty", "a domain", "one intent", "parsed from {}"],
+)
+def test_whether_a_domain_is_empty_is_rasas_answer(domain):
+    assert patches._domain_is_empty(domain) is patches._rasa_domain_is_empty(domain)
+
+
+def test_the_objects_of_the_start_up_are_frozen_once_the_server_has_started():
+    import gc
+
+    from bot.rasa_ext.channel import ZhitangRestInput
+
+    async def on_new_message(_message: Any) -> None:
+        return None
+
+    blueprint = ZhitangRestInput().blueprint(on_new_message)
+    listeners = [(f.listener, f.event) for f in blueprint._future_listeners]
+    assert (patches.freeze_loaded_objects, "after_server_start") in listeners
+    try:
+        patches.freeze_loaded_objects(None, None)  # Sanic passes the app and the loop
+        assert gc.get_freeze_count() > 1000
+    finally:
+        gc.unfreeze()
