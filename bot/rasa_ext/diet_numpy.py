@@ -130,4 +130,3 @@ class IntentModel:
         similarities = (self.labels_embed * embedded).sum(axis=1, dtype=np.float32)
         exp = np.exp(similarities - similarities.max())
         return {"i_scores": (exp / exp.sum()).astype(np.float32)[np.newaxis, :]}
-

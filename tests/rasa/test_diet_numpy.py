@@ -128,10 +128,11 @@ def project_texts() -> list[str]:
     return list(dict.fromkeys(t for t in texts if t))
 
 
-def test_the_trained_models_rankings_by_numpy_are_rasas_on_every_example_and_question():
+def test_the_trained_models_rankings_by_numpy_are_rasas_on_every_example_and_question(monkeypatch):
     """The project's model (`make train`) on all its NLU examples and the e2e questions: the whole parse
-    (FallbackClassifier included) with NumPy equals Rasa's own."""
+    (FallbackClassifier included) with NumPy and the count vectors of bot.rasa_ext.patches equals Rasa's own."""
     from rasa.core.agent import Agent
+    from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import CountVectorsFeaturizer
 
     from bot.rasa_ext import patches
 
@@ -147,6 +148,8 @@ def test_the_trained_models_rankings_by_numpy_are_rasas_on_every_example_and_que
 
     async def parse(numpy: bool) -> list[dict]:
         diet.NUMPY = numpy
+        features = patches._create_features if numpy else patches._rasa_create_features
+        monkeypatch.setattr(CountVectorsFeaturizer, "_create_features", features)
         diet.__dict__.pop("_zhitang_cache", None)
         return [await agent.parse_message(text) for text in texts]
 
