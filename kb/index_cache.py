@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import logging
 import threading
+from functools import lru_cache
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import settings
-from kb.db import session_factory
+from kb.db import get_engine, session_factory
+from kb.models import KbState
 from kb.queries import active_entries, kb_meta, kb_version, report_sentence_texts
 from kb.search import KnowledgeIndex
 
@@ -31,9 +34,28 @@ _cache: dict[str, tuple[int, KnowledgeIndex]] = {}
 _building: dict[str, tuple[int, threading.Event]] = {}
 
 
+_VERSION = select(KbState.version).where(KbState.id == 1)
+
+
+@lru_cache(maxsize=8)
+def _cache_key(url: str) -> str:
+    """The key `index_for` files a database's index under (its engine's URL)."""
+    return get_engine(url).url.render_as_string(hide_password=False)
+
+
 def current_index(url: str | None = None) -> KnowledgeIndex:
-    """The index of the KB as it is now (raises SQLAlchemyError when the database is down)."""
-    with session_factory(url or settings.KB_DATABASE_URL)() as session:
+    """The index of the KB as it is now (raises SQLAlchemyError when the database is down).
+
+    Asked at every question: when an index is cached, the KB version is read with one prebuilt query on a
+    pooled connection (an ORM session and its query cost the action server about a tenth of its CPU per
+    message); the same read `index_for` makes, so a staff edit shows at the next question as before."""
+    url = url or settings.KB_DATABASE_URL
+    cached = None if _in_memory(url) else _cache.get(_cache_key(url))
+    if cached is not None:
+        with get_engine(url).connect() as connection:
+            if (connection.execute(_VERSION).scalar() or 0) == cached[0]:
+                return cached[1]
+    with session_factory(url)() as session:
         return index_for(session)
 
 

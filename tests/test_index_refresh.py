@@ -122,3 +122,20 @@ def test_the_index_cache_refreshes_incrementally_after_a_staff_edit(kb_url, staf
     assert renamed.alias_hits("老人补贴怎么领") == ["elder_allowance"]
     with session_factory(kb_url)() as session:
         assert snapshot(renamed) == snapshot(index_cache._build(session))
+
+
+def test_an_unchanged_kb_answers_from_the_cached_index_without_an_orm_session(kb_url, staff_fact, monkeypatch):
+    """The version read of every question is one query on a pooled connection; an edit still shows next."""
+    first = index_cache.current_index(kb_url)
+    real_factory = index_cache.session_factory
+
+    def no_session(*_args):
+        raise AssertionError("an ORM session was made")
+
+    monkeypatch.setattr(index_cache, "session_factory", no_session)
+    assert index_cache.current_index(kb_url) is first
+    monkeypatch.setattr(index_cache, "session_factory", real_factory)
+    monkeypatch.setattr(index_cache, "REFRESH_WAIT", 30.0)
+    with session_factory(kb_url)() as session, session.begin():
+        add_staff_fact(session, "elder_allowance", staff_fact, "wang")
+    assert index_cache.current_index(kb_url) is not first

@@ -71,6 +71,7 @@ class ZhitangRestInput(RestInput):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         webhook = super().blueprint(on_new_message)
+        webhook.listener("after_server_start")(patches.freeze_loaded_objects)  # after Rasa loaded the model
         token = self.token
         if not token:
             return webhook

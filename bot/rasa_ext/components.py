@@ -25,6 +25,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from rasa.utils.tensorflow.constants import ENTITY_RECOGNITION
 
 from bot.language import message_language
+from bot.rasa_ext.diet_numpy import IntentModel
 from bot.rewrite import Rewriter
 
 #: A component's settings from config.yml (the type Rasa's GraphComponent methods take).
@@ -141,6 +142,27 @@ class CachedDIETClassifier(DIETClassifier):
     """
 
     CACHE_SIZE = 20_000
+    #: Compute the intent ranking with NumPy where bot.rasa_ext.diet_numpy covers the model (else Rasa's code).
+    NUMPY = True
+
+    def _predict(self, message: Message) -> dict[str, Any] | None:
+        """Rasa's `_predict`, by NumPy when the model allows it and no diagnostic data is asked for."""
+        if self.NUMPY and self.model is not None and not self._execution_context.should_add_diagnostic_data:
+            numpy_model = self._numpy_model()
+            out = numpy_model.predict(message) if numpy_model is not None else None
+            if out is not None:
+                return out
+        return super()._predict(message)
+
+    def _numpy_model(self) -> IntentModel | None:
+        """The NumPy model of the loaded model (made once per model; None when it is not covered)."""
+        if not getattr(self.model, "prepared_for_prediction", False):
+            return None  # Rasa's first prediction prepares it (at load, its warm-up prediction)
+        made = self.__dict__.get("_zhitang_numpy")
+        if made is None or made[0] is not self.model:
+            made = (self.model, IntentModel.from_diet(self))
+            self.__dict__["_zhitang_numpy"] = made
+        return made[1]
 
     def process(self, messages: list[Message]) -> list[Message]:
         """Predict only texts not seen before; answer the others from the cache."""

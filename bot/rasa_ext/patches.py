@@ -46,25 +46,69 @@ its shortcut could differ from Rasa's result. tests/rasa/test_patches.py checks 
    weight of the model was found in the file (`assert_existing_objects_matched`); the optimizer's state, which
    only training reads, is left unread. If that check fails, or for fine-tuning, Rasa's own load runs.
    The warm-up prediction that follows is Rasa's. About 1.8 s less start-up; the same predictions.
+
+6. Python's cyclic garbage collector (not a Rasa method: `freeze_loaded_objects`, run by the REST channel's
+   blueprint once the server has started, after Rasa's own start-up listener has loaded the model). TensorFlow,
+   Rasa and the model leave over half a million long-lived objects, and every full collection walked all of
+   them: 0.25-0.3 s each, a pause for every conversation in flight, about 3% of Rasa's CPU at 10 residents
+   (measured with gc.callbacks). `gc.freeze()` after a collection moves what exists then out of the
+   collector's sight (CPython's documented use for long-lived start-up objects); what is made later is
+   collected as before. The cost: objects of the start-up that become garbage later are never freed (the
+   model is loaded once: this channel runs with the HTTP API that could replace it disabled).
+
+7. `Domain.is_empty` (rasa/shared/core/domain.py): `self.as_dict() == Domain.empty().as_dict()`, and
+   `Domain.empty()` parses an empty domain (every default action, intent and slot) on every call; the processor
+   asks at every message (`_check_for_unseen_features`): 2% of Rasa's CPU. The empty domain's dict is the same
+   every time, so it is made once; the comparison is Rasa's.
+
+8. `CountVectorsFeaturizer._create_features` (rasa/nlu/featurizers/sparse_featurizer/count_vectors_featurizer.py)
+   for one message at a time (as the processor sends them): Rasa calls sklearn's `CountVectorizer.transform` on
+   the tokens (one row per token) and on the joined text (the sentence row), each through sklearn's and scipy's
+   generic checks and conversions: 8% of Rasa's CPU per message after DIET's TensorFlow call was gone. A token's
+   row depends on that token alone (`transform` analyses each document apart against the fitted vocabulary), so
+   each token's row is computed once and kept (bounded, per featurizer); the sentence row is counted as sklearn's
+   `_count_vocab` counts it (the vectorizer's own analyzer and vocabulary), and both are built as the sorted COO
+   matrices Rasa makes of them (same dtype, shape, indices). Any other vectorizer than sklearn's own
+   CountVectorizer, or several messages at once (training), goes to Rasa's code.
+
+9. `EndpointConfig.session` (rasa/utils/endpoints.py): Rasa's `request` makes a new aiohttp ClientSession, so a
+   new connection pool and a new TCP connection to the action server, for every custom action, and closes it
+   after the reply (connecting was 4% of Rasa's CPU per message, plus the action server's accepting and setting
+   up each connection). `request` itself is Rasa's; the session it gets is kept per endpoint settings and event
+   loop, with the settings Rasa gives it (headers, basic auth, timeout), and reuses its connections. It closes an
+   idle connection after 2 s, before the action server (Sanic: 5 s) would, so a request never goes out on a
+   connection the server is closing; a connection of an action server that died is dropped when its socket
+   closes. No limit on connections, as with one session per request.
 """
 
 from __future__ import annotations
 
+import asyncio
+import gc
+import json
+import weakref
 from functools import lru_cache
 from typing import Any
 
+import aiohttp
 import numpy as np
 import scipy.sparse
 from jsonschema.validators import validator_for
 from rasa.core.actions.action import RemoteAction
+from rasa.core.constants import DEFAULT_REQUEST_TIMEOUT
 from rasa.core.policies.policy import Policy
 from rasa.core.policies.rule_policy import RULES, RULES_FOR_LOOP_UNHAPPY_PATH, RulePolicy
+from rasa.nlu.constants import DENSE_FEATURIZABLE_ATTRIBUTES
+from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import CountVectorsFeaturizer
+from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, ActionReverted, UserUtteranceReverted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker, EventVerbosity
 from rasa.shared.nlu.training_data.features import Features
+from rasa.utils.endpoints import EndpointConfig
 from rasa.utils.tensorflow.constants import LEARNING_RATE, RUN_EAGERLY
 from rasa.utils.tensorflow.data_generator import RasaBatchDataGenerator
 from rasa.utils.tensorflow.models import RasaModel
+from sklearn.feature_extraction.text import CountVectorizer
 
 from bot.language import requested_language
 
@@ -73,6 +117,9 @@ _rasa_action_call_format = RemoteAction._action_call_format
 _rasa_prediction_states = Policy._prediction_states
 _rasa_combine_sparse_features = Features._combine_sparse_features
 _rasa_model_load = RasaModel.load.__func__  # type: ignore[attr-defined]
+_rasa_domain_is_empty = Domain.is_empty
+_rasa_create_features = CountVectorsFeaturizer._create_features
+_rasa_endpoint_session = EndpointConfig.session
 
 
 @lru_cache(maxsize=1)
@@ -246,6 +293,115 @@ def _model_load(
     return model
 
 
+# --- 6. The garbage collector and the objects of the start-up ----------------------------------------------
+
+
+def freeze_loaded_objects(*_: Any) -> None:
+    """Collect once, then keep everything alive now out of later collections (a Sanic server listener)."""
+    gc.collect()
+    gc.freeze()
+
+
+# --- 7. Is the domain empty? --------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _empty_domain_dict() -> dict[str, Any]:
+    return Domain.empty().as_dict()
+
+
+def _domain_is_empty(self: Domain) -> bool:
+    """Rasa's comparison with the empty domain's dict, that dict made once."""
+    return bool(self.as_dict() == _empty_domain_dict())
+
+
+# --- 8. The count vectors of one message --------------------------------------------------------------------
+
+TOKEN_ROWS = 20_000  # rows kept per featurizer and attribute (then the memory starts again)
+
+
+def _counts(vectorizer: CountVectorizer, analyze: Any, doc: str) -> tuple[np.ndarray, np.ndarray]:
+    """sklearn's `_count_vocab` of one document against the fitted vocabulary: (sorted columns, counts)."""
+    vocabulary = vectorizer.vocabulary_
+    counter: dict[int, int] = {}
+    for feature in analyze(doc):
+        index = vocabulary.get(feature)
+        if index is not None:
+            counter[index] = counter.get(index, 0) + 1
+    columns = np.array(sorted(counter), dtype=np.int32)
+    values = np.ones(len(columns), vectorizer.dtype) if vectorizer.binary else [counter[c] for c in columns]
+    return columns, np.asarray(values, dtype=vectorizer.dtype)
+
+
+def _coo(rows: list[tuple[np.ndarray, np.ndarray]], vectorizer: CountVectorizer) -> scipy.sparse.coo_matrix:
+    """The sorted COO matrix of the rows, as `transform(...)` + `sort_indices()` + `tocoo()` gives it."""
+    lengths = [len(columns) for columns, _ in rows]
+    row = np.repeat(np.arange(len(rows), dtype=np.int32), lengths)
+    columns = np.concatenate([columns for columns, _ in rows]) if rows else np.zeros(0, np.int32)
+    values = np.concatenate([values for _, values in rows]) if rows else np.zeros(0, vectorizer.dtype)
+    return scipy.sparse.coo_matrix((values, (row, columns)), shape=(len(rows), len(vectorizer.vocabulary_)))
+
+
+def _create_features(self: CountVectorsFeaturizer, attribute: str, all_tokens: list[list[str]]) -> tuple:
+    """Rasa's sequence and sentence rows of one message, each token's row computed once."""
+    vectorizer = (self.vectorizers or {}).get(attribute)
+    if type(vectorizer) is not CountVectorizer or len(all_tokens) != 1 or not all_tokens[0]:
+        return _rasa_create_features(self, attribute, all_tokens)
+    kept = self.__dict__.setdefault("_zhitang_rows", {})
+    if kept.get(attribute, (None,))[0] is not vectorizer:
+        kept[attribute] = (vectorizer, vectorizer.build_analyzer(), {})
+    _, analyze, rows = kept[attribute]
+    if len(rows) > TOKEN_ROWS:
+        rows.clear()
+    tokens = all_tokens[0]
+    for token in tokens:
+        if token not in rows:
+            rows[token] = _counts(vectorizer, analyze, token)
+    sequence = _coo([rows[token] for token in tokens], vectorizer)
+    if attribute not in DENSE_FEATURIZABLE_ATTRIBUTES:
+        return [sequence], [None]
+    return [sequence], [_coo([_counts(vectorizer, analyze, " ".join(tokens))], vectorizer)]
+
+
+# --- 9. One HTTP session per endpoint ------------------------------------------------------------------------
+
+KEEP_ALIVE = 2.0  # seconds an idle connection is kept (less than the action server's Sanic keep-alive, 5 s)
+
+
+class _KeptSession:
+    """What `async with endpoint.session() as session` needs: the kept session, left open at the end."""
+
+    def __init__(self, session: aiohttp.ClientSession) -> None:
+        self.session = session
+
+    async def __aenter__(self) -> aiohttp.ClientSession:
+        return self.session
+
+    async def __aexit__(self, *_: Any) -> None:
+        return None
+
+
+def _endpoint_session(self: EndpointConfig) -> Any:
+    """The endpoint's kept session for the running event loop (Rasa's own session outside one)."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return _rasa_endpoint_session(self)
+    per_loop = self.__dict__.setdefault("_zhitang_sessions", weakref.WeakKeyDictionary()).setdefault(loop, {})
+    key = (json.dumps(self.headers, sort_keys=True, default=str), json.dumps(self.basic_auth, sort_keys=True))
+    session = per_loop.get(key)
+    if session is None or session.closed:
+        auth = aiohttp.BasicAuth(self.basic_auth["username"], self.basic_auth["password"]) if self.basic_auth else None
+        session = aiohttp.ClientSession(
+            headers=self.headers,
+            auth=auth,
+            timeout=aiohttp.ClientTimeout(total=DEFAULT_REQUEST_TIMEOUT),
+            connector=aiohttp.TCPConnector(limit=0, keepalive_timeout=KEEP_ALIVE),
+        )
+        per_loop[key] = session
+    return _KeptSession(session)
+
+
 def apply() -> None:
     """Install the fixes (idempotent)."""
     RemoteAction._validate_action_result = _validate_action_result
@@ -253,3 +409,6 @@ def apply() -> None:
     Policy._prediction_states = _prediction_states
     Features._combine_sparse_features = _combine_sparse_features
     RasaModel.load = classmethod(_model_load)  # type: ignore[method-assign,assignment]
+    Domain.is_empty = _domain_is_empty  # type: ignore[method-assign]
+    CountVectorsFeaturizer._create_features = _create_features  # type: ignore[method-assign]
+    EndpointConfig.session = _endpoint_session  # type: ignore[method-assign]

@@ -118,23 +118,25 @@ class PooledSQLTrackerStore(SQLTrackerStore):
         await self.stream_events(tracker)
         stored = self._stored_rows(tracker.sender_id)
         new_rows: list[Row] = []
+        values: list[dict[str, Any]] = []
         events = tracker.events
-        with self.session_scope() as session:
-            for event in [events[i] for i in range(len(stored), len(events))]:
-                data = event.as_dict()
-                row = (event.type_name, data.get("timestamp"), json.dumps(data))
-                session.add(
-                    self.SQLEvent(
-                        sender_id=tracker.sender_id,
-                        type_name=row[0],
-                        timestamp=row[1],
-                        intent_name=data.get("parse_data", {}).get("intent", {}).get("name"),
-                        action_name=data.get("name"),
-                        data=row[2],
-                    )
-                )
-                new_rows.append(row)
-            session.commit()
+        for event in [events[i] for i in range(len(stored), len(events))]:
+            data = event.as_dict()
+            row = (event.type_name, data.get("timestamp"), json.dumps(data))
+            values.append(
+                {
+                    "sender_id": tracker.sender_id,
+                    "type_name": row[0],
+                    "timestamp": row[1],
+                    "intent_name": data.get("parse_data", {}).get("intent", {}).get("name"),
+                    "action_name": data.get("name"),
+                    "data": row[2],
+                }
+            )
+            new_rows.append(row)
+        if values:  # the same rows Rasa's ORM adds one by one, in one executemany (a third of the save's CPU)
+            with self.engine.begin() as connection:
+                connection.execute(self.SQLEvent.__table__.insert(), values)
         rows = latest_session(stored + new_rows)
         self._remember(tracker.sender_id, rows)
         if len(rows) == len(events) and type(tracker) is DialogueStateTracker:

@@ -239,8 +239,9 @@ def test_a_messages_sparse_features_are_rasas_with_the_fix_applied(monkeypatch):
         assert ours.features.col.tolist() == rasas.features.col.tolist()
 
 
-def tiny_diet(tmp_path: Path) -> tuple[Any, Any, list[Any], Any, Any]:
-    """A DIET trained for two epochs on a few examples (with the tokenizer and featurizer it reads), persisted."""
+def tiny_diet(tmp_path: Path, diet_class: Any = None, **overrides: Any) -> tuple[Any, Any, list[Any], Any, Any]:
+    """A DIET (Rasa's, or `diet_class`) trained for two epochs on a few examples (with the tokenizer and
+    featurizer it reads), persisted; `overrides`: settings of DIET's config."""
     from rasa.nlu.classifiers.diet_classifier import DIETClassifier
     from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import CountVectorsFeaturizer
     from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
@@ -263,6 +264,8 @@ def tiny_diet(tmp_path: Path) -> tuple[Any, Any, list[Any], Any, Any]:
     featurizer.train(data)
     featurizer.process_training_data(data)
     config = {**DIETClassifier.get_default_config(), "epochs": 2, "random_seed": 1, "entity_recognition": False}
+    config.update(overrides)
+    DIETClassifier = diet_class or DIETClassifier  # noqa: N806 (the class)
     resource = DIETClassifier.create(config, storage, Resource("diet"), context).train(data)
     texts = ["hello", "elder allowance please", "insurance refund amount", "good evening friend"]
     return DIETClassifier, config, texts, (storage, resource, context), (tokenizer, featurizer)
@@ -322,3 +325,142 @@ def test_diet_load_falls_back_to_rasa_when_a_weight_is_missing(tmp_path, monkeyp
     monkeypatch.setattr(RasaModel, "load_weights", broken)
     assert diet.load(config, storage, resource, context).model is not None  # Rasa's own load does not ask
     assert calls == [False], "Rasa's load was asked"
+
+
+@pytest.mark.parametrize(
+    "domain",
+    [Domain.empty(), DOMAIN, Domain.from_dict({"intents": ["greet"]}), Domain.from_dict({})],
+    ids=["empty", "a domain", "one intent", "parsed from {}"],
+)
+def test_whether_a_domain_is_empty_is_rasas_answer(domain):
+    assert patches._domain_is_empty(domain) is patches._rasa_domain_is_empty(domain)
+
+
+def test_the_objects_of_the_start_up_are_frozen_once_the_server_has_started():
+    import gc
+
+    from bot.rasa_ext.channel import ZhitangRestInput
+
+    async def on_new_message(_message: Any) -> None:
+        return None
+
+    blueprint = ZhitangRestInput().blueprint(on_new_message)
+    listeners = [(f.listener, f.event) for f in blueprint._future_listeners]
+    assert (patches.freeze_loaded_objects, "after_server_start") in listeners
+    try:
+        patches.freeze_loaded_objects(None, None)  # Sanic passes the app and the loop
+        assert gc.get_freeze_count() > 1000
+    finally:
+        gc.unfreeze()
+
+
+COUNT_TEXTS = [
+    "尊老金 发 了 多少",
+    "How much is the Elder allowance",
+    "allowance allowance 2024 是 多少",
+    "zzz 未知 词",
+]
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {},
+        {"analyzer": "char_wb", "min_ngram": 1, "max_ngram": 3},
+        {"analyzer": "char", "min_ngram": 2, "max_ngram": 4, "lowercase": False},
+        {"OOV_token": "oov", "OOV_words": ["zzz"]},
+        {"use_shared_vocab": True},
+    ],
+    ids=["words", "char_wb 1-3 (config.yml)", "char 2-4", "OOV token", "shared vocabulary"],
+)
+def test_count_vectors_of_a_message_are_rasas(tmp_path, monkeypatch, config):
+    """Each message's sequence and sentence rows equal Rasa's (values, indices, order, dtype, shape), with rows
+    of tokens seen before taken from memory."""
+    from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import CountVectorsFeaturizer
+    from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
+    from rasa.shared.nlu.training_data.message import Message
+    from rasa.shared.nlu.training_data.training_data import TrainingData
+
+    tokenizer = WhitespaceTokenizer(WhitespaceTokenizer.get_default_config())
+    storage, context = LocalModelStorage(tmp_path), ExecutionContext(graph_schema=None, model_id="m")  # type: ignore
+    featurizer = CountVectorsFeaturizer.create(
+        {**CountVectorsFeaturizer.get_default_config(), **config}, storage, Resource("cvf"), context
+    )
+    data = TrainingData([Message(data={"text": t, "intent": "x"}) for t in COUNT_TEXTS[:3] + ["zzz seen"]])
+    tokenizer.process_training_data(data)
+    featurizer.train(data)
+
+    def features(texts: list[str]) -> list:
+        messages = [Message(data={"text": t}) for t in texts]
+        tokenizer.process(messages)
+        for message in messages:
+            featurizer.process([message])
+        return [[f.features for f in m.features] for m in messages]
+
+    texts = COUNT_TEXTS + ["多少 多少 allowance", "2024"]
+    monkeypatch.setattr(CountVectorsFeaturizer, "_create_features", patches._rasa_create_features)
+    rasas = features(texts)
+    monkeypatch.setattr(CountVectorsFeaturizer, "_create_features", patches._create_features)
+    ours = features(texts) + features(texts)  # the second time from the kept rows
+    assert featurizer.__dict__["_zhitang_rows"], "the rows were kept"
+    for mine, theirs in zip(ours, rasas + rasas, strict=True):
+        assert len(mine) == len(theirs) == 2
+        for a, b in zip(mine, theirs, strict=True):
+            assert a.format == b.format == "coo" and a.shape == b.shape and a.dtype == b.dtype
+            for part in ("row", "col", "data"):
+                assert getattr(a, part).tolist() == getattr(b, part).tolist()
+                assert getattr(a, part).dtype == getattr(b, part).dtype
+
+
+def test_count_vectors_of_several_messages_or_no_tokens_are_rasas_own(monkeypatch):
+    calls: list = []
+    monkeypatch.setattr(patches, "_rasa_create_features", lambda self, a, tokens: calls.append(tokens) or ([], []))
+
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    class Featurizer:
+        vectorizers = {"text": CountVectorizer()}
+
+    patches._create_features(Featurizer(), "text", [["a"], ["b"]])  # type: ignore[arg-type]
+    patches._create_features(Featurizer(), "text", [[]])  # type: ignore[arg-type]
+    assert calls == [[["a"], ["b"]], [[]]]
+
+
+def test_action_calls_reuse_one_connection_with_the_endpoints_headers(monkeypatch):
+    """Rasa's `EndpointConfig.request` with the kept session: three calls, one TCP connection, the endpoint's
+    headers on each; another endpoint setting gets its own session; nothing is kept outside an event loop."""
+    from aiohttp import web
+    from rasa.utils.endpoints import EndpointConfig
+
+    monkeypatch.setattr(EndpointConfig, "session", patches._endpoint_session)
+    seen: list[tuple[int, str | None]] = []
+
+    async def handler(request: web.Request) -> web.Response:
+        seen.append((id(request.transport), request.headers.get("Authorization")))
+        return web.json_response({"ok": await request.json()})
+
+    async def run() -> list:
+        app = web.Application()
+        app.router.add_post("/webhook", handler)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        endpoint = EndpointConfig(f"http://127.0.0.1:{port}/webhook", headers={"Authorization": "Bearer s"})
+        replies = [await endpoint.request(json={"n": n}) for n in range(3)]
+        other = EndpointConfig(f"http://127.0.0.1:{port}/webhook", headers={"Authorization": "Bearer t"})
+        replies.append(await other.request(json={"n": 3}))
+        loop = asyncio.get_running_loop()
+        sessions = [s for e in (endpoint, other) for s in e.__dict__["_zhitang_sessions"][loop].values()]
+        assert len(sessions) == 2 and not any(s.closed for s in sessions)
+        for s in sessions:
+            await s.close()
+        await runner.cleanup()
+        return replies
+
+    assert asyncio.run(run()) == [{"ok": {"n": n}} for n in range(4)]
+    assert len({transport for transport, _ in seen[:3]}) == 1, "one connection for the three calls"
+    assert [auth for _, auth in seen] == ["Bearer s"] * 3 + ["Bearer t"]
+    monkeypatch.setattr(patches, "_rasa_endpoint_session", lambda endpoint: "Rasa's own")
+    assert EndpointConfig("http://127.0.0.1:1/").session() == "Rasa's own"  # not in an event loop

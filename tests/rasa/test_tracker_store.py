@@ -57,5 +57,9 @@ def test_same_events_as_rasas_own_store(tmp_path):
     expected, got = conversation(rasa, now), conversation(ours, now)
     assert got == expected
     assert [e["event"] for e in got[-1]][:2] == ["session_started", "user"]  # only the new session is loaded
+    columns = "sender_id, type_name, timestamp, intent_name, action_name, data"
+    with rasa.engine.connect() as theirs, ours.engine.connect() as mine:
+        rows = [c.exec_driver_sql(f"SELECT {columns} FROM events ORDER BY id").all() for c in (theirs, mine)]
+    assert rows[1] == rows[0] and len(rows[0]) == 15  # the same rows in SQLite, in the same order
     cold = PooledSQLTrackerStore(DOMAIN, dialect="sqlite", db=str(tmp_path / "ours.db"))
     assert [e.as_dict() for e in asyncio.run(cold.retrieve("s1")).events] == got[-1]
