@@ -102,10 +102,9 @@ def previous_user_message(tracker: Tracker, index: KnowledgeIndex | None = None)
     for event in reversed(users[:-1]):
         text = event.get("text") or ""
         if requested_language(text) and not text.startswith("/"):
-            rest = without_language_request(text)
-            if index is None or not asks_its_own(rest, index):
+            if index is None or not asks_its_own(without_language_request(text), index):
                 continue
-            text = rest
+            text = without_language_request(text)
         parse = dict(event.get("parse_data") or {})
         parse["text"] = text
         return parse

@@ -20,7 +20,7 @@ from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUtt
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa_sdk import Tracker
 
-from bot.language import requested_language
+from bot.language import requested_language, without_language_request
 from bot.rasa_ext import patches
 from bot.rasa_ext.tracker_store import PooledSQLTrackerStore
 
@@ -123,7 +123,12 @@ def previous_user_message_of_actions() -> Any:
     source = (ROOT / "actions" / "service.py").read_text(encoding="utf-8")
     tree = ast.parse(source)
     node = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "previous_user_message")
-    namespace: dict[str, Any] = {"requested_language": requested_language, "Tracker": Tracker, "Any": Any}
+    namespace: dict[str, Any] = {
+        "requested_language": requested_language,
+        "without_language_request": without_language_request,
+        "Tracker": Tracker,
+        "Any": Any,
+    }
     exec(compile(ast.Module(body=[node], type_ignores=[]), "service.py", "exec"), namespace)  # noqa: S102
     return namespace["previous_user_message"]
 
