@@ -26,7 +26,7 @@ NLU_DATA     := --data data build/nlu
 MODEL_INPUTS := config.yml domain.yml $(sort $(wildcard data/*/*.yml)) $(sort $(wildcard bot/rasa_ext/*.py)) \
                 bot/language.py bot/pinyin.py bot/rewrite.py $(USERDICT) $(LEXICON) $(SITUATIONS)
 
-.PHONY: help env lock run test unit validate story-test e2e lint format kb userdict train cross-validate clean chromium screenshots servers run-scaled test-scale bench admin-user kb-export kb-import migration purge
+.PHONY: help env lock run test unit validate model-test story-test e2e lint format kb userdict train cross-validate clean chromium screenshots servers run-scaled test-scale bench admin-user kb-export kb-import migration purge
 
 help: ## Show this help
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -134,13 +134,16 @@ unit: $(VENV)/.installed $(RASA_VENV)/.installed ## pytest: KB build, search, ac
 validate: $(RASA_VENV)/.installed $(USERDICT) $(SITUATIONS) ## rasa data validate --fail-on-warnings
 	$(RASA) data validate $(NLU_DATA) --fail-on-warnings
 
+model-test: train ## The trained model's parse with our NumPy DIET and count vectors equals Rasa's own, on every example
+	cd tests/rasa && ZHITANG_REQUIRE_MODEL=1 ../../$(RASA_VENV)/bin/python -m pytest -q test_diet_numpy.py -k trained_models
+
 story-test: train ## rasa test on the test stories (both languages), failing on any prediction error
 	$(RASA) test core --stories tests/stories --fail-on-prediction-errors --out results/core
 
 e2e: env train $(CHROMIUM) ## End-to-end on free ports: question sets over REST, the widget in headless Chromium
 	$(PY) -m pytest -q tests/e2e
 
-test: env kb lint unit validate story-test e2e test-scale ## The whole test suite
+test: env kb lint unit validate model-test story-test e2e test-scale ## The whole test suite
 
 screenshots: env train $(CHROMIUM) ## Retake docs/widget-*.png
 	ZHITANG_SCREENSHOTS=1 $(PY) -m pytest -q tests/e2e -k shots
