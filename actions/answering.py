@@ -122,22 +122,16 @@ def _keyword_in(word: str, text: str) -> bool:
     return word in text if has_cjk(word) else re.search(rf"\b{re.escape(word)}", text) is not None
 
 
-def mentions_a_fact(entry: dict[str, Any], question: str) -> bool:
-    """True when the question uses a keyword of one of the entry's facts ("社会化运作" for day care)."""
-    text = normalize(question)
-    return any(
-        _keyword_in(w, text) for f in entry["facts"] for w in f["keywords"]["zh"] + f["keywords"]["en"] if len(w) > 1
-    )
-
-
-def names_the_fact(fact: dict[str, Any], question: str) -> bool:
-    """True when the question uses a keyword of the fact other than a word that only asks for a kind of figure
-    ("how many" in "the insurance pays how many percent?" names no fact)."""
+def mentions_a_fact(entry: dict[str, Any], question: str, naming_only: bool = False) -> bool:
+    """True when the question uses a keyword of one of the entry's facts ("社会化运作" for day care).
+    `naming_only` leaves out keywords that only ask for a kind of figure ("how many" in "the insurance pays how
+    many percent?" names no fact)."""
     text = normalize(question)
     return any(
         _keyword_in(w, text)
-        for w in fact["keywords"]["zh"] + fact["keywords"]["en"]
-        if len(w) > 1 and not any(pattern.fullmatch(w) for pattern in _FACET_RE.values())
+        for f in entry["facts"]
+        for w in f["keywords"]["zh"] + f["keywords"]["en"]
+        if len(w) > 1 and not (naming_only and any(pattern.fullmatch(w) for pattern in _FACET_RE.values()))
     )
 
 
@@ -624,7 +618,7 @@ def missing_figure(entry: dict[str, Any], focus: str, fact: dict[str, Any] | Non
     it holds no figure at all."""
     facet, facts = asked_facet(focus), entry.get("facts", [])
     if facet in ("rate", "amount") and not any(f["kind"] == facet for f in facts):
-        if not (fact and names_the_fact(fact, focus)):
+        if not (fact and mentions_a_fact({"facts": [fact]}, focus, naming_only=True)):
             return facet
     if _ASKS_A_NUMBER.search(normalize(focus)) and not any(f.get("figure") for f in facts):
         return "count"

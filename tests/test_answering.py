@@ -347,6 +347,13 @@ def test_an_nlu_pick_the_text_barely_backs_does_not_withhold_the_texts_clear_ans
             "itemised",
         ),
         ("and how much of that went to the community health centres only?", "en", "public_health_funding", "breakdown"),
+        ("How much of the public health money went to the Renyang clinic?", "en", "public_health_funding", "breakdown"),
+        ("Of those, how many petitioners were satisfied with the outcome?", "en", "petitions", "satisfied"),
+        ("信访群众对处理结果满意吗？", "zh", "petitions", "满意"),
+        ("Were there any deaths in the fires?", "en", "fire_safety", "deaths"),
+        ("Can pregnant women have the screening, and is it safe?", "en", "women_screening", "safe"),
+        ("I can renew my passport in Zhitang service center?", "en", "service_centre", "itemised"),
+        ("Can I get my ID card replaced at the service centre?", "en", "service_centre", "itemised"),
     ],
 )
 def test_a_detail_no_fact_gives_is_not_in_the_kb_then_what_is_known(index, text, lang, entry, detail):
@@ -583,24 +590,6 @@ def test_a_story_clause_is_not_taken_for_a_first_question(index):
 
 
 @pytest.mark.parametrize(
-    "text, lang, entry, detail",
-    [
-        ("Of those, how many petitioners were satisfied with the outcome?", "en", "petitions", "satisfied"),
-        ("信访群众对处理结果满意吗？", "zh", "petitions", "满意"),
-        ("Were there any deaths in the fires?", "en", "fire_safety", "deaths"),
-        ("Can pregnant women have the screening, and is it safe?", "en", "women_screening", "safe"),
-        ("How much of the public health money went to the Renyang clinic?", "en", "public_health_funding", "breakdown"),
-    ],
-)
-def test_satisfaction_casualties_safety_and_shares_are_details_the_report_does_not_give(
-    index, text, lang, entry, detail
-):
-    reply = ask(index, text, lang, intent=f"ask_{entry}", confidence=0.9, topic=entry)
-    assert reply.kind == "facet_unknown" and reply.entry_id == entry
-    assert detail in reply.text.split("\n")[0]
-
-
-@pytest.mark.parametrize(
     "text, field",
     [("畅通办窗口在几楼？", "address"), ("The two cancer check is free? Which age can do it?", "eligibility")],
 )
@@ -630,16 +619,6 @@ def test_an_instruction_dressed_as_the_admins_gets_the_scope_and_no_facts(index)
 )
 def test_a_where_that_tells_what_a_place_is_like_asks_for_no_address(text):
     assert "address" not in asked_fields(text)
-
-
-@pytest.mark.parametrize(
-    "text",
-    ["I can renew my passport in Zhitang service center?", "Can I get my ID card replaced at the service centre?"],
-)
-def test_whether_a_matter_can_be_done_at_the_centre_is_a_list_the_report_does_not_give(index, text):
-    reply = ask(index, text, "en", intent="ask_service_centre", confidence=0.9)
-    assert reply.kind == "facet_unknown" and reply.entry_id == "service_centre"
-    assert "itemised" in reply.text.split("\n")[0]
 
 
 @pytest.mark.parametrize(
