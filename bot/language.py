@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
+from functools import lru_cache
 
 from bot.pinyin import is_pinyin_text
 
@@ -89,10 +90,16 @@ def text_language(text: str | None, names: Iterable[str] = ()) -> str | None:
         return "en" if words or _LATIN.search(folded) else None
     if not words or is_pinyin_text(_CJK.sub(" ", folded)):
         return "zh"  # Chinese, maybe with pinyin for the words the resident could not type
-    for name in sorted({_fold(n) for n in names if n}, key=len, reverse=True):
-        if has_cjk(name):
-            folded = folded.replace(name, " ")
+    for name in _chinese_names(tuple(names)):
+        folded = folded.replace(name, " ")
     return "zh" if len(_CJK.findall(folded)) >= words else "en"
+
+
+@lru_cache(maxsize=8)
+def _chinese_names(names: tuple[str, ...]) -> tuple[str, ...]:
+    """The Chinese names among `names`, folded, longest first: made once per list of names (the tokenizer
+    passes the same KB names with every message)."""
+    return tuple(name for name in sorted({_fold(n) for n in names if n}, key=len, reverse=True) if has_cjk(name))
 
 
 def is_payload(text: str | None) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import copy
 
-from bot.ops.bench.__main__ import render
+from bot.ops.bench.__main__ import gateway_errors, render
 
 
 def load(throughput: float, p95: float = 100.0) -> dict:
@@ -60,3 +60,24 @@ def test_a_bench_json_from_before_the_rest_loads_still_renders():
             del old[name][key]
     report = render(old)
     assert "10 residents, gateway: throughput (msg/s)" in report and "REST: throughput" not in report
+
+
+def test_the_gateways_errors_are_told_by_their_reason_from_its_log(tmp_path):
+    """Errors through the gateway come with why (what its log says), for the bot that had them only."""
+    log = tmp_path / "gateway.log"
+    log.write_text(
+        "ERROR Rasa sent no message (is the action server down?)\n" * 3
+        + "WARNING Rasa timed out: ReadTimeout('')\nINFO 200 OK\n",
+        encoding="utf-8",
+    )
+    assert gateway_errors(log) == {"Rasa's reply held no message": 3, "Rasa timed out": 1}
+    assert gateway_errors(tmp_path / "missing.log") == {}
+    results = copy.deepcopy(RESULTS)
+    results["stock"]["gateway_errors"] = gateway_errors(log)
+    results["ours"]["gateway_errors"] = {}
+    report = render(results)
+    assert (
+        "errors with the stock bot (its log, all load runs): Rasa's reply held no message: 3; Rasa timed out: 1."
+        in report
+    )
+    assert "errors with ours" not in report

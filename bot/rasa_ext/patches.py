@@ -79,6 +79,35 @@ its shortcut could differ from Rasa's result. tests/rasa/test_patches.py checks 
    idle connection after 2 s, before the action server (Sanic: 5 s) would, so a request never goes out on a
    connection the server is closing; a connection of an action server that died is dropped when its socket
    closes. No limit on connections, as with one session per request.
+
+10. `RulePolicy._get_possible_keys` (rasa/core/policies/rule_policy.py): at every prediction Rasa checks every
+   rule against the conversation's last state (`_is_rule_applicable` at turn 0, then the survivors further
+   back), twice per message (the prediction after the message and the one after the action). A rule whose last
+   state names a previous action (`prev_action: {action_name: X}`) or an intent (`user: {intent: Y}`) can only
+   apply when the conversation's last state names the same (`_does_rule_match_state`), and nearly every rule
+   names both. The rules are grouped once by those two names; Rasa's `_get_possible_keys` then runs unchanged
+   on the groups the conversation's last state can meet (its own names, or none). The rules left out are
+   exactly those Rasa's check would drop at turn 0, so the result is Rasa's set. A conversation's start state
+   (no previous action) gets the whole table: there Rasa takes every start rule without comparing names. The groups are kept per rule
+   table (while the same table object of the same size is asked: a loaded policy never changes its rules).
+
+11. The action response's schema check, by event type (`RemoteAction._validate_action_result` again, see 1):
+   even compiled, the check runs Rasa's `oneOf` over all 23 event types for every event of the response
+   (0.68 ms for a response of three slots, about a tenth of Rasa's CPU per message). Every branch of that
+   `oneOf` fixes `event` to a constant of its own, so an event can only match the branch of its own type:
+   each event is checked against that branch alone (0.07 ms). Only a True is taken from it; anything else
+   (an unknown type, a schema of another shape) goes to the whole compiled schema and then Rasa's own error.
+12. `DaskGraphRunner.run` (rasa/engine/runner/dask.py): Rasa runs its model graph (the NLU pipeline for every
+   message, the policies for every prediction) with `dask.get`, dask's synchronous scheduler: it orders the
+   tasks, tracks their states and dependents and calls them one by one on this thread. For a graph of about
+   a dozen nodes that bookkeeping was 12% of Rasa's CPU per message (py-spy at 10 residents), and the
+   schema of the nodes the targets need was recomputed at every run. We call the same nodes (Rasa's
+   `GraphNode`s, their hooks included) with the same arguments (each node's result for each of its `needs`,
+   an input as `(name, value)`, a name that is no node as itself), each once, dependencies first, on the
+   same thread; the targets' results come back as Rasa's dict. An exception of a node propagates as it does
+   through dask (re-raised unchanged); an input whose name clashes with a node is Rasa's GraphRunError, and
+   a cycle fails in Rasa's own schema walk, as before. The nodes a set of targets needs are kept per targets
+   (the schema never changes once loaded).
 """
 
 from __future__ import annotations
@@ -98,12 +127,17 @@ from rasa.core.actions.action import RemoteAction
 from rasa.core.constants import DEFAULT_REQUEST_TIMEOUT
 from rasa.core.policies.policy import Policy
 from rasa.core.policies.rule_policy import RULES, RULES_FOR_LOOP_UNHAPPY_PATH, RulePolicy
+from rasa.engine.exceptions import GraphRunError
+from rasa.engine.runner.dask import DaskGraphRunner
 from rasa.nlu.constants import DENSE_FEATURIZABLE_ATTRIBUTES
 from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import CountVectorsFeaturizer
+from rasa.shared.core.constants import PREVIOUS_ACTION, SHOULD_NOT_BE_SET, USER
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, ActionReverted, UserUtteranceReverted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker, EventVerbosity
+from rasa.shared.nlu.constants import ACTION_NAME, INTENT
 from rasa.shared.nlu.training_data.features import Features
+from rasa.shared.utils.schemas.events import EVENT_SCHEMA, EVENTS_SCHEMA
 from rasa.utils.endpoints import EndpointConfig
 from rasa.utils.tensorflow.constants import LEARNING_RATE, RUN_EAGERLY
 from rasa.utils.tensorflow.data_generator import RasaBatchDataGenerator
@@ -120,6 +154,8 @@ _rasa_model_load = RasaModel.load.__func__  # type: ignore[attr-defined]
 _rasa_domain_is_empty = Domain.is_empty
 _rasa_create_features = CountVectorsFeaturizer._create_features
 _rasa_endpoint_session = EndpointConfig.session
+_rasa_get_possible_keys = RulePolicy._get_possible_keys
+_rasa_graph_run = DaskGraphRunner.run
 
 
 @lru_cache(maxsize=1)
@@ -130,9 +166,52 @@ def _response_validator() -> Any:
     return cls(schema)
 
 
+@lru_cache(maxsize=1)
+def _event_validators() -> dict[str, Any]:
+    """One compiled validator per event type: Rasa's event schema with its `oneOf` narrowed to that type's
+    branch. Empty (no shortcut) unless the response schema is the shape this relies on: every branch of the
+    `oneOf` fixes `event` to a constant of its own, so an event can match that branch only."""
+    expected = {
+        "type": "object",
+        "properties": {"events": EVENTS_SCHEMA, "responses": {"type": "array", "items": {"type": "object"}}},
+    }
+    if RemoteAction.action_response_format_spec() != expected or set(EVENTS_SCHEMA) != {"type", "items"}:
+        return {}
+    branches = EVENT_SCHEMA.get("oneOf", [])
+    names = [branch.get("properties", {}).get("event", {}).get("const") for branch in branches]
+    if not branches or not all(isinstance(name, str) for name in names) or len(set(names)) != len(names):
+        return {}
+    base = {key: value for key, value in EVENT_SCHEMA.items() if key != "oneOf"}
+    validators = {}
+    for name, branch in zip(names, branches, strict=True):
+        schema = {**base, "allOf": [branch]}
+        cls = validator_for(schema)
+        cls.check_schema(schema)
+        validators[name] = cls(schema)
+    return validators
+
+
+def valid_by_event_type(result: Any) -> bool:
+    """True only when Rasa's schema accepts the response, each event checked against its own type's branch
+    (False sends it to the whole schema: an unknown event type, anything but plain dicts and lists)."""
+    validators = _event_validators()
+    if not validators or type(result) is not dict:
+        return False
+    events, responses = result.get("events", []), result.get("responses", [])
+    if type(events) is not list or type(responses) is not list or any(type(r) is not dict for r in responses):
+        return False
+    for event in events:
+        name = event.get("event") if type(event) is dict else None
+        validator = validators.get(name) if type(name) is str else None
+        if validator is None or not validator.is_valid(event):
+            return False
+    return True
+
+
 def _validate_action_result(self: RemoteAction, result: dict[str, Any]) -> bool:
-    """Valid responses pass on the compiled validator; invalid ones get Rasa's own error."""
-    if _response_validator().is_valid(result):
+    """Valid responses pass on the compiled validators (by event type, else the whole schema); invalid ones
+    get Rasa's own error."""
+    if valid_by_event_type(result) or _response_validator().is_valid(result):
         return True
     return _rasa_validate(self, result)
 
@@ -402,6 +481,111 @@ def _endpoint_session(self: EndpointConfig) -> Any:
     return _KeptSession(session)
 
 
+# --- 10. The rules that can apply, by the conversation's previous action and intent ------------------------
+
+
+def _named(state: dict[str, Any], part: str, key: str) -> str | None:
+    """The name a state gives in `part` under `key` (None when it gives none, or says it must not be set)."""
+    name = (state.get(part) or {}).get(key)
+    return name if isinstance(name, str) and name and name != SHOULD_NOT_BE_SET else None
+
+
+def _names(state: dict[str, Any]) -> tuple[str | None, str | None]:
+    """A state's previous action and intent, as a rule's last state constrains them."""
+    return _named(state, PREVIOUS_ACTION, ACTION_NAME), _named(state, USER, INTENT)
+
+
+def rule_groups(policy: RulePolicy, lookup: dict[str, str]) -> dict[tuple[str | None, str | None], dict[str, str]]:
+    """The rule table split by (previous action, intent) of each rule's last state (None: it names none).
+    Made once per table."""
+    kept = policy.__dict__.setdefault("_zhitang_rule_groups", {})
+    known = kept.get(id(lookup))
+    if known is not None and known[0] is lookup and known[1] == len(lookup):
+        return known[2]
+    groups: dict[tuple[str | None, str | None], dict[str, str]] = {}
+    for key, action in lookup.items():
+        states = policy._rule_key_to_state(key)
+        groups.setdefault(_names(states[-1]) if states else (None, None), {})[key] = action
+    kept[id(lookup)] = (lookup, len(lookup), groups, {})
+    return groups
+
+
+def rules_that_can_apply(policy: RulePolicy, lookup: dict[str, str], state: dict[str, Any]) -> dict[str, str]:
+    """The rules whose last state's previous action and intent are the conversation state's or unnamed."""
+    groups = rule_groups(policy, lookup)
+    action, intent = _names(state)
+    merged = policy.__dict__["_zhitang_rule_groups"][id(lookup)][3]
+    if (action, intent) not in merged:
+        found: dict[str, str] = {}
+        for names in {(action, intent), (action, None), (None, intent), (None, None)}:
+            found.update(groups.get(names, {}))
+        merged[(action, intent)] = found
+    return merged[(action, intent)]
+
+
+def _get_possible_keys(self: RulePolicy, lookup: dict[str, str], states: list) -> set[str]:
+    """Rasa's `_get_possible_keys` over the rules that can apply to the conversation's last state."""
+    if not states or not states[-1].get(PREVIOUS_ACTION):  # a start state: Rasa matches start rules on no name
+        return _rasa_get_possible_keys(self, lookup, states)
+    return _rasa_get_possible_keys(self, rules_that_can_apply(self, lookup, states[-1]), states)
+
+
+# --- 12. Running the model graph without dask's scheduler --------------------------------------------------
+
+
+def _needed(runner: DaskGraphRunner, targets: list[str]) -> dict[str, tuple]:
+    """Each node the targets need -> (its GraphNode, the names it needs), as `_build_dask_graph` builds them
+    from `minimal_graph_schema`; kept per targets."""
+    kept = runner.__dict__.setdefault("_zhitang_needed", {})
+    key = tuple(targets)
+    if key not in kept:
+        schema = runner._graph_schema.minimal_graph_schema(targets)
+        kept[key] = {
+            name: (runner._instantiated_nodes[name], tuple(node.needs.values())) for name, node in schema.nodes.items()
+        }
+    return kept[key]
+
+
+def run_graph(graph: dict[str, Any], inputs: dict[str, Any], targets: list[str]) -> dict[str, Any]:
+    """The targets' results: each node called once on its needs' results, dependencies first."""
+    results: dict[str, Any] = {name: (name, value) for name, value in inputs.items()}
+    running: set[str] = set()
+
+    def result(name: str) -> Any:
+        if name in results:
+            return results[name]
+        if name not in graph:  # dask passes an argument that names no task as it is
+            return name
+        if name in running:
+            raise RuntimeError(f"Cycle detected in the model graph at '{name}'")
+        running.add(name)
+        node, needs = graph[name]
+        results[name] = node(*(result(need) for need in needs))
+        running.discard(name)
+        return results[name]
+
+    return dict(result(target) for target in targets)
+
+
+def _graph_run(
+    self: DaskGraphRunner, inputs: dict[str, Any] | None = None, targets: list[str] | None = None
+) -> dict[str, Any]:
+    """Rasa's `DaskGraphRunner.run` with the nodes called in order here instead of through `dask.get`."""
+    run_targets = targets if targets else self._graph_schema.target_names
+    graph = _needed(self, run_targets)
+    for value in (inputs or {}).values():  # Rasa's check: an input *value* that names a node
+        if isinstance(value, str) and value in graph:
+            raise GraphRunError(
+                f"Input value '{value}' clashes with a node name. Make sure that none of the input names "
+                f"passed to the `run` method are the same as node names in the graph schema."
+            )
+    graph = {name: task for name, task in graph.items() if name not in (inputs or {})}
+    try:
+        return run_graph(graph, inputs or {}, run_targets)
+    except RuntimeError as e:
+        raise GraphRunError("Error running runner.") from e
+
+
 def apply() -> None:
     """Install the fixes (idempotent)."""
     RemoteAction._validate_action_result = _validate_action_result
@@ -412,3 +596,5 @@ def apply() -> None:
     Domain.is_empty = _domain_is_empty  # type: ignore[method-assign]
     CountVectorsFeaturizer._create_features = _create_features  # type: ignore[method-assign]
     EndpointConfig.session = _endpoint_session  # type: ignore[method-assign]
+    RulePolicy._get_possible_keys = _get_possible_keys  # type: ignore[method-assign]
+    DaskGraphRunner.run = _graph_run  # type: ignore[method-assign]

@@ -4,7 +4,6 @@ noise, and every model or message it does not cover goes to Rasa's code."""
 from __future__ import annotations
 
 import asyncio
-import os
 from pathlib import Path
 
 import numpy as np
@@ -129,21 +128,14 @@ def project_texts() -> list[str]:
     return list(dict.fromkeys(t for t in texts if t))
 
 
-def test_the_trained_models_rankings_by_numpy_are_rasas_on_every_example_and_question(monkeypatch):
+def test_the_trained_models_rankings_by_numpy_are_rasas_on_every_example_and_question(monkeypatch, trained_agent):
     """The project's model (`make train`) on all its NLU examples and the e2e questions: the whole parse
     (FallbackClassifier included) with NumPy and the count vectors of bot.rasa_ext.patches equals Rasa's own."""
-    from rasa.core.agent import Agent
     from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import CountVectorsFeaturizer
 
     from bot.rasa_ext import patches
 
-    models = sorted((ROOT / "models").glob("zhitang-*.tar.gz"), key=lambda path: path.stat().st_mtime)
-    if not models:
-        if os.environ.get("ZHITANG_REQUIRE_MODEL"):  # `make model-test` (in `make test`) trains first
-            pytest.fail("no trained model in models/")
-        pytest.skip("no trained model: run `make train`")
-    patches.apply()
-    agent = Agent.load(str(models[-1]))  # the newest: the one `make train` just made
+    agent = trained_agent
     nodes = agent.processor.graph_runner._instantiated_nodes  # type: ignore[union-attr]
     diet = next(n._component for n in nodes.values() if isinstance(n._component, CachedDIETClassifier))
     texts = project_texts()

@@ -469,3 +469,281 @@ def test_action_calls_reuse_one_connection_with_the_endpoints_headers(monkeypatc
     assert [auth for _, auth in seen] == ["Bearer s"] * 3 + ["Bearer t"]
     monkeypatch.setattr(patches, "_rasa_endpoint_session", lambda endpoint: "Rasa's own")
     assert EndpointConfig("http://127.0.0.1:1/").session() == "Rasa's own"  # not in an event loop
+
+
+def sample_events() -> list[dict[str, Any]]:
+    """One event of each type Rasa serialises, as an action server sends it back."""
+    from datetime import datetime
+
+    from rasa.shared.core import events as ev
+
+    made = [
+        ev.UserUttered("尊老金", {"name": "ask", "confidence": 0.9}, [{"entity": "e", "value": "v"}], timestamp=1.0),
+        ev.ActionExecuted("action_answer", policy="RulePolicy", confidence=1.0),
+        ev.SlotSet("topic", {"nested": [1, "a"]}),
+        ev.SlotSet("topic", None),
+        ev.BotUttered("reply", {"buttons": []}, {"cite": "x"}),
+        ev.SessionStarted(),
+        ev.Restarted(),
+        ev.AllSlotsReset(),
+        ev.FollowupAction("action_listen"),
+        ev.ActiveLoop("a_form"),
+        ev.ActiveLoop(None),
+        ev.ReminderScheduled("EXTERNAL_remind", datetime(2026, 12, 1, 12, 0), name="r"),
+        ev.ReminderCancelled(name="r"),
+        ev.ConversationPaused(),
+        ev.ConversationResumed(),
+        ev.UserUtteranceReverted(),
+        ev.ActionReverted(),
+        ev.StoryExported("story.yml"),
+        ev.LoopInterrupted(True),
+        ev.EntitiesAdded([{"entity": "language", "value": "en"}]),
+        ev.ActionExecutionRejected("action_answer"),
+        ev.AgentUttered("hi"),
+        ev.DefinePrevUserUtteredFeaturization(False),
+    ]
+    return [event.as_dict() for event in made]
+
+
+def broken(event: dict[str, Any]) -> list[Any]:
+    """Ways an event can break Rasa's schema (or not: the check decides), one change each."""
+    wrong = [1, "x", None, [1], {"a": 1}, True, 2.5]
+    out: list[Any] = [{k: v for k, v in event.items() if k != "event"}, [event], "slot", None]
+    out += [{**event, "event": name} for name in ("nonsense", 3, ["slot"], None, "")]
+    out += [{**event, key: value} for key in [*event, "name", "text", "entities", "confidence"] for value in wrong]
+    return out
+
+
+def responses_to_check() -> list[Any]:
+    """Valid responses and many broken ones, at the top level and in each event."""
+    events = sample_events()
+    out: list[Any] = [{}, {"events": []}, {"responses": []}, {"events": events, "responses": [{"text": "a"}]}]
+    out += [{"events": [event], "responses": []} for event in events]
+    out += [{"events": [events[2], bad]} for event in events for bad in broken(event)]
+    out += [[], "x", {"events": "not a list"}, {"events": None}, {"responses": [1]}, {"responses": {"a": 1}}]
+    out += [{"events": [events[2]], "responses": [{"text": 1}, "text"]}, {"events": [[]]}, {"events": [{}]}]
+    return out
+
+
+def test_a_response_checked_by_event_type_is_accepted_exactly_when_rasas_schema_accepts_it():
+    """Every sample and every broken variant: the by-type check says valid exactly when jsonschema.validate
+    on Rasa's own schema does (so the shortcut never accepts what Rasa refuses, and is taken for valid ones)."""
+    from jsonschema import ValidationError, validate
+
+    def rasa_accepts(result: Any) -> bool:
+        try:
+            validate(result, RemoteAction.action_response_format_spec())
+            return True
+        except ValidationError:
+            return False
+
+    checked = responses_to_check()
+    verdicts = [(patches.valid_by_event_type(r), rasa_accepts(r)) for r in checked]
+    assert all(ours == rasas for ours, rasas in verdicts), [
+        r for r, v in zip(checked, verdicts, strict=True) if v[0] != v[1]
+    ]
+    assert sum(rasas for _, rasas in verdicts) >= 30 and sum(not rasas for _, rasas in verdicts) >= 200
+    assert len(patches._event_validators()) == 23
+
+
+def test_an_invalid_response_still_gets_rasas_error():
+    """The patched check raises Rasa's ValidationError, with Rasa's message, for what the schema refuses."""
+    from jsonschema import ValidationError
+
+    action = RemoteAction("action_answer", None)
+    bad = {"events": [{"event": "slot", "value": 1}]}  # a slot without its name
+    with pytest.raises(ValidationError) as rasas:
+        patches._rasa_validate(action, bad)
+    with pytest.raises(ValidationError) as ours:
+        patches._validate_action_result(action, bad)
+    assert str(ours.value) == str(rasas.value) and "Failed to validate Action server response" in str(ours.value)
+
+
+def conversation_states(tmp_path: Path) -> list[list[dict[str, Any]]]:
+    """Every prediction point of a few conversations (Rasa's states), and a conversation start."""
+    policy = rule_policy(tmp_path, {})
+    out = []
+    for turns, cut in ((6, None), (6, -1), (6, -2), (6, -3), (2, -4), (9, None)):
+        states = patches._rasa_prediction_states(policy, long_tracker(turns, cut), DOMAIN)
+        out += [states[:k] for k in range(1, len(states) + 1)]
+    return out
+
+
+def test_possible_rules_are_rasas_whatever_the_rules_last_previous_action(tmp_path):
+    """Rules of every kind (named previous actions, conversation starts, `action_text`, a previous action that
+    must not be set, one that any previous action meets, rules of one to five states): the rules that can apply are Rasa's at every point.
+    """
+    policy = rule_policy(tmp_path, {})
+    rules: dict[str, str] = {}
+    for turns, cut in ((5, None), (5, -1), (5, -2), (7, -3), (4, -4)):
+        rules.update(rules_from(long_tracker(turns, cut), policy, [1, 2, 3, 5]))
+    start = {"user": {"intent": "greet"}}
+    by_text = {"prev_action": {"action_text": "hi"}, "user": {"intent": "thank"}}
+    not_set = {"prev_action": {"action_name": "should_not_be_set"}, "user": {"intent": "ask_a"}}
+    listening = {"prev_action": {"action_name": "action_listen"}, "user": {"intent": "ask_b"}}
+    any_action = {"prev_action": {"action_text": ""}, "user": {"intent": "ask_a"}}  # no constraint on it
+    for n, states in enumerate([[start], [by_text], [not_set], [listening], [start, listening], [any_action]]):
+        rules[policy._create_feature_key(states)] = f"special_{n}"
+    policy = rule_policy(tmp_path, rules)
+    assert len(patches.rule_groups(policy, rules)) > 5
+    found = 0
+    for states in [*conversation_states(tmp_path), [start], [by_text], [listening]]:
+        for lookup in (rules, {}):
+            expected = patches._rasa_get_possible_keys(policy, lookup, states)
+            assert patches._get_possible_keys(policy, lookup, states) == expected
+            found += len(expected)
+        if states[-1].get("prev_action"):
+            assert len(patches.rules_that_can_apply(policy, rules, states[-1])) < len(rules)
+    assert found > 50  # the rules do apply at many points
+
+
+def test_the_rule_groups_follow_a_new_rule_table(tmp_path):
+    """Groups are kept per table: another table (or the same one grown) is grouped again."""
+    policy = rule_policy(tmp_path, {})
+    rules = rules_from(long_tracker(5), policy, [2])
+    first = patches.rule_groups(policy, rules)
+    assert patches.rule_groups(policy, rules) is first
+    rules.update(rules_from(long_tracker(6, -2), policy, [3]))
+    assert patches.rule_groups(policy, rules) is not first
+    assert sum(map(len, patches.rule_groups(policy, rules).values())) == len(rules)
+
+
+def test_the_trained_models_rules_predict_as_rasas_at_every_step_of_the_test_stories(monkeypatch, trained_agent):
+    """The project's RulePolicy (`make train`) at every action of tests/stories: with the rules grouped by the
+    previous action (fix 10) it finds the same action, rule and loop flag as with Rasa's whole rule table."""
+    from rasa.core.test import _create_data_generator
+
+    nodes = trained_agent.processor.graph_runner._instantiated_nodes
+    policy = next(n._component for n in nodes.values() if isinstance(n._component, RulePolicy))
+    domain = trained_agent.domain
+    generator = _create_data_generator(str(ROOT / "tests" / "stories"), trained_agent, use_conversation_test_files=True)
+    points, found = 0, 0
+    for story in generator.generate_story_trackers():
+        events = list(story.events)
+        for index, event in enumerate(events):
+            if not isinstance(event, ActionExecuted) or index == 0:
+                continue
+            tracker = DialogueStateTracker.from_events(story.sender_id, events[:index], domain.slots, domain=domain)
+            for use_text in (False, True):
+                monkeypatch.setattr(RulePolicy, "_get_possible_keys", patches._rasa_get_possible_keys)
+                expected = policy._find_action_from_rules(tracker, domain, use_text)
+                monkeypatch.setattr(RulePolicy, "_get_possible_keys", patches._get_possible_keys)
+                assert policy._find_action_from_rules(tracker, domain, use_text) == expected, story.sender_id
+                points += 1
+                found += expected[0] is not None
+    rules = policy.lookup[RULES]
+    assert points > 500 and found > 250
+    assert len(patches.rule_groups(policy, rules)) > 20
+    largest = max(map(len, policy.__dict__["_zhitang_rule_groups"][id(rules)][3].values()))
+    assert largest < len(rules) / 5  # at most a fifth of the rules are checked at any point
+
+
+class Node:
+    """A stand-in for a GraphNode: returns (its name, the names and values it got), counting its calls."""
+
+    def __init__(self, name: str, fails: bool = False) -> None:
+        self.name, self.fails, self.calls = name, fails, 0
+
+    def __call__(self, *needs: Any) -> tuple[str, Any]:
+        self.calls += 1
+        if self.fails:
+            raise ValueError(f"{self.name} failed")
+        return self.name, [self.name, *needs]
+
+
+def graph_runner(needs: dict[str, dict[str, str]], targets: list[str], failing: str = "") -> Any:
+    """A DaskGraphRunner over stand-in nodes (`needs`: node -> its needs), as Rasa builds one from a schema."""
+    from rasa.engine.graph import GraphSchema, SchemaNode
+    from rasa.engine.runner.dask import DaskGraphRunner
+
+    schema = GraphSchema(
+        {
+            name: SchemaNode(
+                needs=wanted, uses=RulePolicy, constructor_name="load", fn="run", config={}, is_target=name in targets
+            )
+            for name, wanted in needs.items()
+        }
+    )
+    runner = object.__new__(DaskGraphRunner)
+    runner._graph_schema, runner._execution_context = schema, None
+    runner._instantiated_nodes = {name: Node(name, name == failing) for name in needs}  # type: ignore[assignment]
+    return runner
+
+
+DIAMOND = {
+    "tokens": {"message": "__message__"},
+    "a": {"in": "tokens"},
+    "b": {"in": "tokens", "literal": "not_a_node"},
+    "joined": {"x": "a", "y": "b"},
+    "unused": {"in": "tokens"},
+    "end": {"joined": "joined", "tracker": "__tracker__"},
+}
+
+
+@pytest.mark.parametrize("targets", [None, ["end"], ["joined", "a"], ["__message__", "end"]])
+def test_the_graph_runs_as_dask_runs_it(targets):
+    """The same results for the targets, each needed node called once, unneeded nodes not at all."""
+    inputs = {"__message__": "尊老金", "__tracker__": {"events": []}}
+    rasas, ours = graph_runner(DIAMOND, ["end"]), graph_runner(DIAMOND, ["end"])
+    expected = patches._rasa_graph_run(rasas, inputs, targets)
+    assert patches._graph_run(ours, inputs, targets) == expected
+    assert patches._graph_run(ours, inputs, targets) == expected  # the kept plan gives it again
+    assert {n: node.calls for n, node in rasas._instantiated_nodes.items()} == {
+        n: node.calls / 2 for n, node in ours._instantiated_nodes.items()
+    }
+    assert ours._instantiated_nodes["unused"].calls == 0 and expected
+
+
+def failure(run: Any, *args: Any) -> tuple[type, str]:
+    """The exception a run raises: its type and message."""
+    with pytest.raises(Exception) as raised:
+        run(*args)
+    return type(raised.value), str(raised.value)[:200]
+
+
+def test_a_failing_node_a_cycle_and_a_clashing_input_end_as_they_do_in_rasa():
+    """A node's exception comes through unchanged, an input named after a node is GraphRunError, and a cycle
+    fails as it fails in Rasa (whose schema walk recurses without end)."""
+    from rasa.engine.exceptions import GraphRunError
+
+    inputs = {"__message__": "x", "__tracker__": None}
+    cycle = {"a": {"x": "b"}, "b": {"x": "a"}, "end": {"a": "a"}}
+    cases = [
+        (graph_runner(DIAMOND, ["end"], failing="b"), inputs, ValueError),
+        (graph_runner(DIAMOND, ["end"]), {"__message__": "tokens"}, GraphRunError),
+        (graph_runner(cycle, ["end"]), {}, RecursionError),
+    ]
+    for runner, given, kind in cases:
+        rasas = failure(patches._rasa_graph_run, runner, given, None)
+        assert failure(patches._graph_run, runner, given, None) == rasas and rasas[0] is kind
+
+
+def test_the_trained_models_graph_gives_rasas_parse_and_predictions(monkeypatch, trained_agent):
+    """The project's model: parsing the e2e questions and predicting at every step of tests/stories give what
+    they give through dask."""
+    from rasa.core.test import _create_data_generator
+    from rasa.engine.runner.dask import DaskGraphRunner
+    from test_diet_numpy import project_texts
+
+    texts = project_texts()[-300:]
+    generator = _create_data_generator(str(ROOT / "tests" / "stories"), trained_agent, use_conversation_test_files=True)
+    stories = generator.generate_story_trackers()
+    domain = trained_agent.domain
+
+    def run() -> tuple[list, list]:
+        parses = [asyncio.run(trained_agent.parse_message(text)) for text in texts]
+        predictions = []
+        for story in stories:
+            for index, event in enumerate(story.events):
+                if isinstance(event, ActionExecuted) and index:
+                    events = list(story.events)[:index]
+                    tracker = DialogueStateTracker.from_events(story.sender_id, events, domain.slots, domain=domain)
+                    prediction = trained_agent.processor._predict_next_with_tracker(tracker)
+                    predictions.append((prediction.max_confidence_index, prediction.policy_name, prediction.events))
+        return parses, predictions
+
+    monkeypatch.setattr(DaskGraphRunner, "run", patches._rasa_graph_run)
+    rasas = run()
+    monkeypatch.setattr(DaskGraphRunner, "run", patches._graph_run)
+    ours = run()
+    assert ours == rasas and len(rasas[1]) > 500

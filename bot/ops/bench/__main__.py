@@ -192,7 +192,24 @@ def measure_bot(
     finally:
         for p in reversed(procs):
             p.stop()
+        out["gateway_errors"] = gateway_errors(work / "gateway.log")
     return out
+
+
+GATEWAY_REASONS = {  # what bot.web.gateway.rasa_client logs when it answers 503 instead of Rasa's reply
+    "Rasa sent no message": "Rasa's reply held no message",
+    "Rasa timed out": "Rasa timed out",
+    "Rasa answered": "Rasa answered an error status",
+    "Rasa unreachable": "Rasa unreachable",
+    "Rasa sent something that is not JSON": "Rasa's reply was not JSON",
+}
+
+
+def gateway_errors(log: Path) -> dict[str, int]:
+    """Why the gateway could not pass Rasa's reply on, counted from its log (empty when it always could)."""
+    text = log.read_text(encoding="utf-8", errors="replace") if log.exists() else ""
+    counts = {reason: text.count(marker) for marker, reason in GATEWAY_REASONS.items()}
+    return {reason: n for reason, n in counts.items() if n}
 
 
 def summary(result: LoadResult) -> dict:
@@ -302,6 +319,11 @@ def render(results: dict) -> str:
             f"| {ob['turns']} | {ob['p50_ms']:.1f} | {ob['ratio']:.2f}× | {sb['p50_ms']:.1f} | {sb['ratio']:.2f}× |"
         )
     lines.append(f"\nErrors: ours {ol['errors']}, stock {sl['errors']}.")
+    for who, measured in (("ours", o), ("the stock bot", s)):
+        reasons = measured.get("gateway_errors") or {}
+        if reasons:
+            told = "; ".join(f"{reason}: {n}" for reason, n in reasons.items())
+            lines.append(f"\nThe gateway's errors with {who} (its log, all load runs): {told}.")
     if "soak" in o:
         soak = o["soak"]
         lines += [
