@@ -370,14 +370,20 @@ def render(results: dict) -> str:
             "one, and the load generator, the gateway, the action server, PostgreSQL and Redis on the other; a "
             "second replica adds two processes (Rasa, its action server) that take turns on the same 2 cores, plus "
             "the memory and context switches of two TensorFlow runtimes. On an otherwise idle machine that added "
-            "1.02-1.13× (the run of 08:06 UTC). Under shared load a second replica gains more (1.3-1.4× in some "
+            "little or nothing (1.02-1.13× in the run of 08:06 UTC, 0.96× in the run of 18:29 UTC, load average "
+            "1.3-1.5). Under shared load a second replica gains more (1.3-1.4× in some "
             "runs): with other work on the machine, the scheduler shares the cores among runnable processes, so two "
             "Rasa processes get a larger share of them than one; that is CPU taken from the other work, not "
             "scaling. Nothing else bounds it: the replicas share no state but the PostgreSQL tracker store and the "
-            "Redis lock store and rate limits (one short query each per message). With a core per replica (plus "
-            "one for the gateway and the databases) the throughput grows with the replicas, near-linearly up to the "
+            "Redis lock store and rate limits (one short query each per message), so with a core per replica (plus "
+            "one for the gateway and the databases) the throughput should grow with the replicas up to the "
             "gateway's own limit (1.5-2 ms of CPU per message alone, 3.5-4.5 ms beside Rasa on a busy machine, "
-            "`bot/web/gateway`; several gateways can run).",
+            "`bot/web/gateway`; several gateways can run); a machine with more cores was not available to measure "
+            "it. One replica of the scale-out stack carries fewer messages than local mode through the gateway "
+            "(compare the 10-resident gateway row of the headline): what differs is Rasa's own SQL tracker store on "
+            "PostgreSQL (local mode keeps a write-through copy of recent conversations, "
+            "`bot/rasa_ext/tracker_store.py`), the Redis lock store, and TCP to both; that difference was not "
+            "profiled.",
         ]
     for note in results.get("notes", []):
         lines += ["", f"Note: {note}"]
@@ -458,6 +464,15 @@ def render(results: dict) -> str:
         "window (10 residents, REST, 15 s each, alternating, load average 2-4): Rasa 10.7-12.0 -> 7.3-8.0 ms of CPU "
         "per message with the NumPy DIET, the executemany and the freeze, and 57-65 -> 84-88 msg/s; then about "
         "0.5 ms less with the kept session (7.5-8.0 -> 6.2-7.7 ms; actions 3.9-4.2 -> 3.1-3.9 ms).",
+        "- After that (py-spy, 10 residents, REST, quiet machine; Rasa 5.6-6.2 ms of CPU per message): dask's "
+        "scheduler running the model graph at every message and prediction about 12% of Rasa's samples, "
+        "RulePolicy 10% (every rule checked against the last state twice per message), the action response's "
+        "schema check a `oneOf` over 23 event types per event (0.68 ms for three slots). Now the graph's nodes "
+        "are called in dependency order without dask, the rules are grouped by their last state's previous "
+        "action and intent, and each event is checked against its own type's branch of the schema "
+        "(`bot/rasa_ext/patches.py` 10-12; the trained model's parse and its predictions at every step of the "
+        "test stories equal Rasa's in `make model-test`). A/B (alternating 15 s runs, 10 residents, REST, load "
+        "average 1.8-2.0): Rasa 5.4-6.8 -> 3.8-5.1 ms of CPU per message, 145-174 -> 181-233 msg/s.",
         "- Start-up (py-spy on `rasa run` until it answers): loading DIET was half of it, and Rasa's load trains "
         "DIET on one example (the whole training step traced) only to give the weights their shapes: 27%. Now "
         "the weights are made by one loss computation and read from the model as Rasa reads them, checking that "
