@@ -5,6 +5,12 @@
 - Toneless pinyin typed with Latin letters: the KB's names anywhere ("What is kua cun tong ban?" ->
   "What is 跨村通办?"), and, in a message written wholly in pinyin, common question words too
   ("zunlaojin fa le duoshao" -> "尊老金发了多少").
+- English misspellings of the KB's English words: "medcal insurence" -> "medical insurance" (a misspelled
+  word would count as a question word the KB does not cover), only when the typed word is no real English word (pyspellchecker's frequency list, in the tables), is no pinyin, and one KB word alone is the
+  closest (one edit away, two for words of eight letters or more, starting with the same letter), or the
+  closest are forms of one word ("happend": happen, happens, happened: the KB's commonest). Only the KB's
+  search reads these word lists (kb.lexicon.rewrite_tables(spelling=True)); the tables kept with the model have
+  none, so the NLU reads a misspelling as typed (its characters' n-grams change little).
 
 Standard library only: Rasa's tokenizer (bot.rasa_ext, with the tables kept in the model) and the KB's search
 (kb.search, with the live KB's names) apply the same rewrite. Chinese homophone typos (尊老今) need
@@ -25,6 +31,9 @@ from typing import Any
 from bot.pinyin import ENGLISH, is_pinyin_text, syllables
 
 _LATIN_RUN = re.compile(r"[A-Za-z][A-Za-z']*(?:[ \t]+[A-Za-z][A-Za-z']*)*")
+SPELLING_MIN = 4  # shorter words are never corrected: too many real words are one letter apart
+SPELLING_LONG = 8  # from this length a misspelling may be two edits away
+_SPELL_WORD = re.compile(r"(?<![A-Za-z'-])[A-Za-z]{" + str(SPELLING_MIN) + r",}(?![A-Za-z'-])")
 _END = "。！？!?，,.；;、 \n"
 
 
@@ -46,6 +55,8 @@ class Rewriter:
     names: dict[str, str] = field(default_factory=dict)  # joined toneless pinyin -> the KB's Chinese name
     words: dict[str, str] = field(default_factory=dict)  # joined toneless pinyin -> common Chinese word
     english: list[tuple[str, str]] = field(default_factory=list)  # everyday English -> the KB's term, added
+    kb_words: dict[str, int] = field(default_factory=dict)  # the KB's English words (occurrences): corrections
+    english_words: frozenset[str] = field(default_factory=frozenset)  # real English words: never corrected
 
     def __post_init__(self) -> None:
         self.phrases = sorted(self.phrases, key=lambda p: -len(p.source))
@@ -61,6 +72,10 @@ class Rewriter:
         for joined, name in self.names.items():
             folded[wu_fold(joined)].add(name)
         self._folded = {k: next(iter(v)) for k, v in folded.items() if len(v) == 1}
+        self._deletes: dict[str, set[str]] = defaultdict(set)  # SymSpell's index: a word's deletions -> words
+        for word in self.kb_words:
+            for variant in deletions(word, _spelling_distance(word)):
+                self._deletes[variant].add(word)
 
     @classmethod
     def from_tables(cls, tables: Mapping[str, Any]) -> Rewriter:
@@ -78,7 +93,9 @@ class Rewriter:
             if isinstance(group, dict) and group.get("to")
             for word in group.get("words") or []
         ]
-        return cls(phrases, names, words, english)
+        spelling = tables.get("spelling") or {}
+        kb_words = {str(w): int(n) for w, n in (spelling.get("kb_words") or {}).items() if str(w).isalpha()}
+        return cls(phrases, names, words, english, kb_words, frozenset(map(str, spelling.get("english_words") or [])))
 
     @classmethod
     def from_file(cls, path: Path | str | None) -> Rewriter:
@@ -96,12 +113,43 @@ class Rewriter:
         if self.names or self.words:
             whole_pinyin = is_pinyin_text(text) and not _has_cjk(text)
             text = _LATIN_RUN.sub(lambda m: self._pinyin_run(m.group(0), whole_pinyin), text)
+        if self.kb_words:
+            text = _SPELL_WORD.sub(self._spelled, text)
         added: set[str] = set()
         for pattern, target in self._english:
             if target not in added and f"({target})" not in text and pattern.search(text):  # once: idempotent
                 text = pattern.sub(_with_term(target), text, count=1)
                 added.add(target)
         return text
+
+    def correction(self, word: str) -> str | None:
+        """The KB word a misspelled word stands for, or None (a known or real word, pinyin, no single closest)."""
+        typed = word.lower()
+        if (
+            len(typed) < SPELLING_MIN
+            or not typed.isascii()
+            or typed in self.kb_words
+            or typed in self.english_words
+            or typed in ENGLISH
+            or syllables(typed) is not None
+        ):
+            return None
+        limit = _spelling_distance(typed)
+        found: dict[str, int] = {}
+        for variant in deletions(typed, limit):
+            for word in self._deletes.get(variant, ()):
+                if word not in found and _same_start(typed, word):
+                    found[word] = edit_distance(typed, word, limit)
+        closest = sorted(w for w, d in found.items() if d <= limit and d == min(found.values()))
+        if len(closest) > 1 and all(
+            w.startswith(closest[0][: max(SPELLING_MIN, len(closest[0]) - 1)]) for w in closest
+        ):
+            closest = [max(closest, key=lambda w: self.kb_words[w])]  # forms of one word: the KB's commonest
+        return closest[0] if len(closest) == 1 else None
+
+    def _spelled(self, match: re.Match[str]) -> str:
+        word = match.group(0)
+        return self.correction(word) or word
 
     def _name(self, joined: str) -> str | None:
         """The KB name a joined pinyin spells, exactly or with a Wu speaker's folded sounds."""
@@ -159,6 +207,45 @@ class Rewriter:
                 out.append(words[i])
                 i += 1
         return " ".join(out) if changed else run
+
+
+def _spelling_distance(word: str) -> int:
+    """How many edits a misspelling of a word this long may be: one, two from SPELLING_LONG letters."""
+    return 2 if len(word) >= SPELLING_LONG else 1
+
+
+def _same_start(typed: str, word: str) -> bool:
+    """Typists rarely get the first letter wrong; swapping the first two is a typo too."""
+    return typed[0] == word[0] or (len(typed) > 1 and typed[:2] == word[1::-1])
+
+
+def deletions(word: str, depth: int) -> set[str]:
+    """The word and every string made of it by deleting up to `depth` letters (SymSpell's index keys)."""
+    found, edge = {word}, {word}
+    for _ in range(depth):
+        edge = {w[:i] + w[i + 1 :] for w in edge for i in range(len(w))} - found
+        found |= edge
+    return found
+
+
+def edit_distance(a: str, b: str, limit: int) -> int:
+    """Damerau-Levenshtein distance (optimal string alignment: a swap of neighbours is one edit), or limit + 1
+    when it is more than `limit`."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        current = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = 0 if a[i - 1] == b[j - 1] else 1
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        if min(current) > limit:
+            return limit + 1
+        previous2, previous = previous, current
+    return min(previous[len(b)], limit + 1)
 
 
 def wu_fold(pinyin: str) -> str:

@@ -1,8 +1,11 @@
-"""The rewrite tables of bot/rewrite.py: the reviewable lexicon (kb/source/lexicon.yml) and the pinyin of the
-KB's own names (made with pypinyin, so a staff member's new alias is found in pinyin at once)."""
+"""The rewrite tables of bot/rewrite.py: the reviewable lexicon (kb/source/lexicon.yml), the pinyin of the
+KB's own names (made with pypinyin, so a staff member's new alias is found in pinyin at once), and for spelling
+the KB's English words (what a misspelling is corrected to) and the real English words of pyspellchecker's
+frequency list (a typed word that is one is never corrected)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
@@ -12,7 +15,7 @@ import yaml
 from pypinyin import Style, lazy_pinyin
 
 from bot import settings
-from bot.rewrite import name_table
+from bot.rewrite import SPELLING_MIN, name_table
 
 LEXICON_PATH = settings.KB_SOURCE_DIR / "lexicon.yml"
 # What `python -m kb userdict` writes for Rasa's tokenizer (kept in the model at training).
@@ -74,8 +77,15 @@ def chinese_names(entries: Iterable[Mapping[str, Any]]) -> list[tuple[str, str]]
     return [(n, e["id"]) for e in entries for n in [e["title"]["zh"], *e["aliases"]["zh"]] if n]
 
 
-def rewrite_tables(entries: Iterable[Mapping[str, Any]], path: Path = LEXICON_PATH) -> dict[str, Any]:
-    """The tables bot.rewrite.Rewriter reads: the lexicon plus {joined pinyin: name} of the KB's names."""
+def rewrite_tables(
+    entries: Iterable[Mapping[str, Any]], path: Path = LEXICON_PATH, spelling: bool = False
+) -> dict[str, Any]:
+    """The tables bot.rewrite.Rewriter reads: the lexicon plus {joined pinyin: name} of the KB's names, and with
+    `spelling` the word lists that correct English misspellings.
+
+    Spelling is for the KB's search only (kb.search): Rasa's NLU reads characters' n-grams, which a misspelling
+    changes little, and tables that correct its training examples moved other predictions when the model was
+    trained on them (the e2e sets, measured: wrong-entry replies that were not there before)."""
     lexicon = load_lexicon(path)
     names = name_table((name, toneless(name), eid) for name, eid in chinese_names(entries) if len(toneless(name)) >= 2)
     return {
@@ -83,4 +93,46 @@ def rewrite_tables(entries: Iterable[Mapping[str, Any]], path: Path = LEXICON_PA
         "pinyin": lexicon.get("pinyin") or {},
         "english": lexicon.get("english") or [],
         "names": names,
+        **(
+            {"spelling": {"kb_words": kb_english_words(entries, lexicon), "english_words": list(english_words())}}
+            if spelling
+            else {}
+        ),
     }
+
+
+_ENGLISH_WORD = re.compile(r"[a-z]+")
+ENGLISH_FLOOR = 50  # a word pyspellchecker counts fewer times than this is too rare to stop a correction
+
+
+def kb_english_words(entries: Iterable[Mapping[str, Any]], lexicon: Mapping[str, Any]) -> dict[str, int]:
+    """{word: occurrences} of the English words of the KB (titles, aliases, summaries, situations, facts and
+    their keywords) and of the lexicon's English words: what a misspelled word may be corrected to."""
+    texts: list[str] = []
+    for entry in entries:
+        situations = entry.get("situations") or {}
+        texts += [entry["title"]["en"], entry["summary"]["en"], *entry["aliases"]["en"], *(situations.get("en") or [])]
+        texts += [t for fact in entry["facts"] for t in (fact["en"], *fact["keywords"]["en"])]
+    for group in lexicon.get("english") or []:
+        texts += [str(word) for word in group.get("words") or []]
+    counts: dict[str, int] = {}
+    for text in texts:
+        for word in _ENGLISH_WORD.findall(str(text or "").lower()):
+            if len(word) >= SPELLING_MIN:
+                counts[word] = counts.get(word, 0) + 1
+    return dict(sorted(counts.items()))
+
+
+@lru_cache(maxsize=1)
+def english_words() -> tuple[str, ...]:
+    """The real English words (letters only, long enough to be corrected) of pyspellchecker's frequency list."""
+    from spellchecker import SpellChecker
+
+    frequencies = SpellChecker(language="en").word_frequency.dictionary
+    return tuple(
+        sorted(
+            word
+            for word, count in frequencies.items()
+            if count >= ENGLISH_FLOOR and len(word) >= SPELLING_MIN and word.isascii() and word.isalpha()
+        )
+    )

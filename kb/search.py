@@ -124,7 +124,7 @@ class KnowledgeIndex:
         self.entries = list(entries)
         self._by_id = {e["id"]: e for e in self.entries}
         # Residents' words -> the KB's words (dialect, pinyin; homophones of names below), before search.
-        self.rewriter = Rewriter.from_tables(rewrite_tables(self.entries))
+        self.rewriter = Rewriter.from_tables(rewrite_tables(self.entries, spelling=True))
         self._homophones: dict[str, list[tuple[tuple[str, ...], str]]] = defaultdict(list)
         self._names = {n for n, _ in chinese_names(self.entries)}
         for name in dict.fromkeys(n for n, _ in chinese_names(self.entries) if len(n) >= 2):  # titles first

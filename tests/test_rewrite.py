@@ -6,7 +6,7 @@ import pytest
 
 from bot.pinyin import is_pinyin_text, syllables
 from bot.rewrite import Phrase, Rewriter, name_table
-from kb.lexicon import LEXICON_PATH, lexicon_problems, load_lexicon
+from kb.lexicon import LEXICON_PATH, lexicon_problems, load_lexicon, rewrite_tables
 
 
 @pytest.mark.parametrize(
@@ -161,3 +161,72 @@ def test_each_english_term_the_lexicon_adds_is_in_the_kbs_names(index):
 )
 def test_the_question_words_of_a_pinyin_message_are_read(index, text, rewritten):
     assert index.rewrite(text) == rewritten
+
+
+SPELLING = Rewriter(
+    kb_words={
+        "medical": 5,
+        "insurance": 9,
+        "pension": 3,
+        "people": 4,
+        "happen": 1,
+        "happens": 2,
+        "happened": 1,
+        "which": 2,
+        "with": 7,
+        "heating": 1,
+        "safety": 3,
+        "reimbursement": 2,
+    },
+    english_words=frozenset({"hearing", "medial", "advise", "which", "with"}),
+)
+
+
+@pytest.mark.parametrize(
+    "typed, corrected",
+    [
+        ("medcal", "medical"),  # a letter left out
+        ("insurence", "insurance"),  # a wrong letter
+        ("pensoin", "pension"),  # two letters swapped
+        ("peple", "people"),
+        ("reimbursment", "reimbursement"),
+        ("reimbursmnet", "reimbursement"),  # two edits in a long word
+        ("Safty", "safety"),  # capitals as typed
+        ("happend", "happens"),  # three forms of one word as close: the KB's commonest
+    ],
+)
+def test_a_misspelled_kb_word_is_corrected(typed, corrected):
+    assert SPELLING.correction(typed) == corrected
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "hearing",  # a real English word one letter from "heating": never changed
+        "medial",  # a real word, even when it is likely a slip
+        "wich",  # as close to "which" as to "with": no guess
+        "xedical",  # a wrong first letter: not taken for "medical"
+        "peo",  # too short to correct
+        "yibao",  # pinyin
+        "mdcl",  # too far
+    ],
+)
+def test_a_real_word_pinyin_or_a_word_with_no_single_closest_is_left_alone(typed):
+    assert SPELLING.correction(typed) is None
+
+
+def test_a_misspelled_word_is_replaced_and_the_rest_kept():
+    text = SPELLING.rewrite("Medcal insurence for old peple, hearing aids?")
+    assert text == "medical insurance for old people, hearing aids?"
+    assert SPELLING.rewrite(text) == text  # idempotent: the KB search may read rewritten text again
+
+
+def test_the_kb_search_corrects_spelling_and_the_models_tables_do_not(entries):
+    """The KB's search reads both word lists (the KB's own misspelled aliases count as known words); the tables
+    kept with the model (`kb userdict`) have none: the NLU is trained on its examples as written."""
+    assert "spelling" not in rewrite_tables(entries)
+    tables = rewrite_tables(entries, spelling=True)
+    spelling = tables["spelling"]
+    assert len(spelling["english_words"]) > 50_000 and "hearing" in spelling["english_words"]
+    assert "pension" in spelling["kb_words"] and "insurance" in spelling["kb_words"]
+    assert Rewriter.from_tables(tables).rewrite("truck anual reveiw") == "truck annual review"

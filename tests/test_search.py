@@ -135,3 +135,23 @@ def test_the_plural_rule_keeps_words_that_only_end_in_s():
 def test_comparison_and_emphasis_words_do_not_steer_the_search(index, question, expected):
     """ "more than", "actually", "per" name no service: a fact's "more than 150" must not pull the question."""
     assert index.search_entries(question, k=1)[0].key == expected
+
+
+@pytest.mark.parametrize(
+    "question, spelled, expected",
+    [
+        ("did they close tutering schools", "did they close tutoring schools", "tutoring_closure"),
+        ("which number fitnes month was it", "which number fitness month was it", "fitness_month"),
+        (
+            "how many people came to petiton the government",
+            "how many people came to petition the government",
+            "petitions",
+        ),
+    ],
+)
+def test_an_english_misspelling_the_kb_has_no_alias_for_is_read_as_the_kbs_word(index, question, spelled, expected):
+    """The action's rewrite (bot/rewrite.py, spelling) gives the search the KB's word, as well covered as typed
+    right."""
+    assert index.rewrite(question) == spelled
+    hits = index.search_entries(index.rewrite(question))
+    assert hits[0].key == expected and hits[0].coverage >= settings.SEARCH_MIN_COVERAGE
