@@ -6,11 +6,12 @@
   "What is 跨村通办?"), and, in a message written wholly in pinyin, common question words too
   ("zunlaojin fa le duoshao" -> "尊老金发了多少").
 - English misspellings of the KB's English words: "medcal insurence" -> "medical insurance" (a misspelled
-  word would count as a question word the KB does not cover), only when the typed word is no real English word (pyspellchecker's frequency list, in the tables), is no pinyin, and one KB word alone is the
-  closest (one edit away, two for words of eight letters or more, starting with the same letter), or the
-  closest are forms of one word ("happend": happen, happens, happened: the KB's commonest). Only the KB's
-  search reads these word lists (kb.lexicon.rewrite_tables(spelling=True)); the tables kept with the model have
-  none, so the NLU reads a misspelling as typed (its characters' n-grams change little).
+  word would count as a question word the KB does not cover), only when the typed word is no real English
+  word (pyspellchecker's frequency list, in the tables), is no pinyin, and one KB word alone is the closest
+  (one edit away, two for words of eight letters or more, starting with the same letter), or the closest are
+  forms of one word ("happend": happen, happens, happened: the KB's commonest). Only the KB's search reads
+  these word lists (kb.lexicon.rewrite_tables(spelling=True)); the tables kept with the model have none, so the
+  NLU reads a misspelling as typed (its characters' n-grams change little).
 
 Standard library only: Rasa's tokenizer (bot.rasa_ext, with the tables kept in the model) and the KB's search
 (kb.search, with the live KB's names) apply the same rewrite. Chinese homophone typos (尊老今) need
